@@ -7,7 +7,6 @@ file in the cache instead: it installs the pip bundled with Python through ``ens
 then lets that pip install the exact packages ansible-test asked for from the package index.
 """
 
-import ensurepip
 import subprocess
 import sys
 
@@ -16,7 +15,10 @@ SKIPPED_OPTIONS = {"--no-setuptools", "--no-wheel"}
 
 def main():
     """Bootstrap pip, then install the requested packages with it."""
-    ensurepip.bootstrap(upgrade=True)
+    # ensurepip runs in a child process: in-process it sets PIP_CONFIG_FILE=/dev/null in our own
+    # environment, which would hide the machine's pip configuration (index, CA bundle) from the
+    # install below.
+    subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
     args = [arg for arg in sys.argv[1:] if arg not in SKIPPED_OPTIONS]
     packages = [arg for arg in args if not arg.startswith("-")]
     if packages:
