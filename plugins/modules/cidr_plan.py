@@ -16,14 +16,14 @@ description:
     inside ranges of a four-tunnel active-active site-to-site VPN, BGP ASNs and Cilium cluster names and ids.
   - The plan is deterministic. Allocation is first fit in an order that depends only on prefix sizes, so the
     same inputs always give the same plan, adding nodes never moves a range, and reserving a range that does
-    not overlap an allocated one moves nothing. The returned O(plan.fingerprint) changes exactly when the
+    not overlap an allocated one moves nothing. The returned RV(plan.fingerprint) changes exactly when the
     plan does.
   - With O(explicit) the module allocates nothing and only checks a plan written by hand, reporting the
-    ranges it lacks in O(plan.missing).
+    ranges it lacks in RV(plan.missing).
   - Every rule is checked before anything is returned; a broken rule fails the task with a message that names
     the field and the fix. The module never talks to a cloud and never reports a change.
 author:
-  - hybrid.cluster maintainers
+  - hybrid.cluster maintainers (@hybrid-cluster)
 attributes:
   check_mode:
     support: full
@@ -174,7 +174,7 @@ options:
       - A plan written by hand, checked instead of allocated. Keys V(aws) and V(azure) each take V(network),
         V(subnets) (a list of V(name), V(role) and V(cidr), plus V(zone) in AWS), V(pods), V(services),
         V(node_prefix), V(cluster_name), V(cluster_id) and V(asn); V(tunnels) takes the four inside ranges.
-      - Anything left out is listed in O(plan.missing) and the plan is marked incomplete rather than failing,
+      - Anything left out is listed in RV(plan.missing) and the plan is marked incomplete rather than failing,
         so an existing network can be checked piece by piece.
     type: dict
 notes:

@@ -67,7 +67,7 @@ def run_adhoc(ansible_env):
 
     def run(module, args, *extra):
         proc = subprocess.run([_tool("ansible"), "localhost", "-m", module, "-a", args, *extra],
-                              env=ansible_env, capture_output=True, text=True, timeout=300)
+                              env=ansible_env, capture_output=True, text=True, timeout=300, check=False)
         out = proc.stdout
         result = None
         match = re.search(r"^localhost \| [A-Z!]+ => ", out, re.MULTILINE)
@@ -87,6 +87,6 @@ def run_playbook(ansible_env, tmp_path):
         playbook.write_text(text)
         run_env = dict(ansible_env, **(env or {}))
         return subprocess.run([_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook), *extra],
-                              env=run_env, capture_output=True, text=True, timeout=1200)
+                              env=run_env, capture_output=True, text=True, timeout=1200, check=False)
 
     return run
