@@ -38,7 +38,7 @@ TEST_STEPS := lint sanity unit integration
 
 -include mk/*.mk
 
-.PHONY: help test venv lint sanity unit integration build lock clean $(TEST_STEPS)
+.PHONY: help test venv lint sanity unit integration build lock clean pythons seed-ansible-test $(TEST_STEPS)
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -93,9 +93,16 @@ seed-ansible-test:
 
 sanity: $(foreach c,$(CORES),sanity-$(c))
 
-sanity-%: $(VENV)/%/.done $(TREES)/tree-%/.synced seed-ansible-test
-	mkdir -p $(BUILD)
-	cd $(TREES)/tree-$*/ansible_collections/hybrid/cluster && \
+# ansible-test runs compile and import on every Python it finds on PATH. pyenv's shims answer for
+# versions that are installed but not selected and then fail, so point PATH at the real
+# interpreters of every installed CPython 3 instead.
+pythons:
+	rm -rf $(BUILD)/pythons && mkdir -p $(BUILD)/pythons
+	for exe in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.*/bin/python3.* 2>/dev/null | grep -E 'python3\.[0-9]+$$'); do \
+	  ln -sf "$$exe" $(BUILD)/pythons/$$(basename "$$exe"); done
+
+sanity-%: $(VENV)/%/.done $(TREES)/tree-%/.synced seed-ansible-test pythons
+	cd $(TREES)/tree-$*/ansible_collections/hybrid/cluster && PATH=$(BUILD)/pythons:$$PATH \
 	  $(VENV)/$*/bin/ansible-test sanity --venv --color no --truncate 0 $(SANITY_ARGS) 2>&1 \
 	  | tee $(BUILD)/sanity-$*.log
 
@@ -112,8 +119,8 @@ $(TARBALL): $(VENV)/$(MAIN_CORE)/.done $(SOURCES)
 
 integration: $(foreach c,$(CORES),integration-$(c))
 
-integration-%: $(VENV)/%/.done $(TARBALL)
-	HYBRID_TEST_TARBALL=$(TARBALL) HYBRID_TEST_CORE=$* \
+integration-%: $(VENV)/%/.done $(TARBALL) collections
+	HYBRID_TEST_TARBALL=$(TARBALL) HYBRID_TEST_CORE=$* HYBRID_TEST_DEP_COLLECTIONS=$(TEST_COLLECTIONS_DIR) \
 	  $(VENV)/$*/bin/python -m pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:

@@ -47,7 +47,10 @@ def installed_collections(collection_tarball, tmp_path_factory):
 def ansible_env(installed_collections, tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(installed_collections),
+        # The built collection first, then its dependencies extracted from the ansible package
+        # (make collections) when the Makefile says where they are.
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [str(installed_collections)] + [p for p in [os.environ.get("HYBRID_TEST_DEP_COLLECTIONS")] if p]),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
         "ANSIBLE_HOME": str(tmp_path / "home"),
