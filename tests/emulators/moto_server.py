@@ -42,7 +42,8 @@ CONFLICTING_ENV = (
 
 # The child process: moto's threaded server (which logs request errors with their traceback, so
 # "action has not been implemented" shows up in the log), bound to the port we ask for (0: any
-# free one), which it reports through a file once listening; it runs until SIGTERM/SIGINT.
+# free one), which it reports through a file once listening; it runs until SIGTERM/SIGINT or until
+# its parent process is gone.
 _CHILD = """
 import logging, os, signal, sys, threading
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -56,7 +57,9 @@ os.replace(port_file + ".tmp", port_file)
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *args: stop.set())
 signal.signal(signal.SIGINT, lambda *args: stop.set())
-stop.wait()
+parent = os.getppid()
+while not stop.wait(1.0) and os.getppid() == parent:  # also end when the parent died
+    pass
 logging.shutdown()
 os._exit(0)  # nothing to save; skip waiting for keep-alive connections
 """
