@@ -20,6 +20,7 @@ Rules kept here on purpose:
   ``backoff_max_delay``), otherwise the wait is an exponential backoff with full jitter.
 """
 
+import functools
 import json
 import os
 import random
@@ -389,9 +390,9 @@ class AzureClients(object):
             self._transport['connection_timeout'] = timeout
             self._transport['read_timeout'] = timeout
         retries = backoff['backoff_retries']
-        self.retry_policy = JitteredRetryPolicy(
-            backoff_delay=backoff['backoff_delay'], backoff_max_delay=backoff['backoff_max_delay'],
-            retry_total=retries, retry_status=retries, retry_connect=retries, retry_read=retries)
+        self._retry_settings = dict(backoff_delay=backoff['backoff_delay'], backoff_max_delay=backoff['backoff_max_delay'],
+                                    retry_total=retries, retry_status=retries, retry_connect=retries, retry_read=retries)
+        self.retry_policy = JitteredRetryPolicy(**self._retry_settings)
         self._credential = None
         self._clients = {}
 
@@ -400,7 +401,8 @@ class AzureClients(object):
         if self._credential is None:
             self._credential = ClientSecretCredential(
                 self.tenant, self.client_id, self._secret, authority=self.cloud.authority,
-                disable_instance_discovery=not instance_discovery_needed(self.cloud.authority), **self._transport)
+                disable_instance_discovery=not instance_discovery_needed(self.cloud.authority),
+                retry_policy_class=functools.partial(JitteredRetryPolicy, **self._retry_settings), **self._transport)
         return self._credential
 
     def _client(self, key, factory):
