@@ -303,7 +303,9 @@ def format_arm_error(body, status=None):
             body = json.loads(body)
         except ValueError:
             text = body.strip()
-            return ('HTTP %s: %s' % (status, text) if status else text) or 'HTTP %s' % status
+            if not text:
+                return 'HTTP %s' % status if status else 'unknown error'
+            return 'HTTP %s: %s' % (status, text) if status else text
     if not isinstance(body, dict):
         return 'HTTP %s' % status if status else 'unknown error'
     error = body.get('error', body)
