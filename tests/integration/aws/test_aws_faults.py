@@ -142,6 +142,13 @@ def test_json_protocol_throttling_shape(aws_params, fault_proxy):
     assert [(e["action"], e["status"]) for e in fault_proxy.log()] == [("DescribeLogGroups", 400), ("DescribeLogGroups", 200)]
 
 
+def test_rest_protocol_throttling_shape(aws_params, fault_proxy):
+    eks = resolve_connection(aws_params).client("eks")
+    fault_proxy.add_fault("throttle", service="eks", count=1)
+    assert eks.list_clusters()["clusters"] == []
+    assert [(e["action"], e["status"], e["fault"]) for e in fault_proxy.log()] == [(None, 429, "throttle"), (None, 200, None)]
+
+
 def test_control_interface_over_http(ec2, fault_proxy):
     remote = FaultProxyClient(fault_proxy.url)
     assert remote.health()["status"] == "ok"

@@ -371,3 +371,32 @@ def test_clear_error_without_boto3(monkeypatch):
     with pytest.raises(SystemExit) as caught:
         aws.check_boto3(FakeModule())
     assert "boto3" in caught.value.args[0]["msg"]
+
+
+# --------------------------------------------------------------------------- sessions (no network)
+
+def test_sessions_never_use_metadata_credentials(monkeypatch):
+    pytest.importorskip("boto3")
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")  # ignored: the keys win, and must not break the session
+    conn = aws.resolve_connection({"region": "us-east-1"}, BASE)
+    session = conn.session()
+    resolver = session._session.get_component("credential_provider")  # pylint: disable=protected-access
+    methods = [provider.METHOD for provider in resolver.providers]
+    assert "env" in methods and "iam-role" not in methods and "container-role" not in methods
+    credentials = session.get_credentials()
+    assert (credentials.access_key, credentials.secret_key) == ("AKIDENV", "secretenv")
+    client = conn.client("ec2", session=session)
+    assert client.raw.meta.config.retries["total_max_attempts"] == 1  # our loop owns retries
+    assert client.operation_name("describe_vpcs") == "DescribeVpcs" and client.operation_name("CreateVpc") == "CreateVpc"
+    with pytest.raises(aws.AWSError, match="no operation"):
+        client.operation_name("make_coffee")
+
+
+def test_no_credentials_anywhere_gives_none_without_metadata(monkeypatch, tmp_path):
+    pytest.importorskip("boto3")
+    for name in aws.ENV_ACCESS_KEY + aws.ENV_SECRET_KEY + aws.ENV_SESSION_TOKEN + aws.ENV_PROFILE:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    conn = aws.resolve_connection({"region": "us-east-1"}, {})
+    assert conn.session().get_credentials() is None
