@@ -65,17 +65,20 @@ options:
     description:
       - How many times an API call is retried after throttling, server errors (HTTP 5xx) or connection failures.
     type: int
-    default: 10
+    default: 8
   backoff_delay:
     description:
-      - Base delay in seconds of the jittered exponential backoff between retries.
+      - Base delay in seconds of the jittered exponential backoff between retries (the wait before retry N is random
+        between 0 and O(backoff_delay) * 2^(N-1), at most O(backoff_max_delay)).
+      - The same options and defaults as in the C(hybrid.cluster.azure) fragment, so a module that talks to both clouds
+        has one consistent setting.
     type: float
     default: 1.0
   backoff_max_delay:
     description:
       - Longest delay in seconds between two retries.
     type: float
-    default: 30.0
+    default: 60.0
 notes:
   - Credentials come only from these options, the environment variables above (the ones set by the AWS credential
     type of AWX) or the shared AWS config and credentials files. Instance metadata and container credential
