@@ -16,6 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+EMULATOR_PLUGINS = ("tests.emulators.aws_fixtures", "tests.emulators.azure_fixtures")
+
+
+def pytest_configure(config):
+    """Every integration test can use both emulators' fixtures."""
+    for plugin in EMULATOR_PLUGINS:
+        if not config.pluginmanager.has_plugin(plugin):
+            config.pluginmanager.import_plugin(plugin)
 
 
 def _tool(name):
