@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from .store import walk_ids
 
 FAILED_STATES = ("Failed", "Canceled")
+# Top-level keys the engine manages itself (everything else of a seeded body is kept as given).
+_RECORD_KEYS = ("id", "name", "type", "location", "tags", "properties", "etag", "runtime", "powerState")
 
 
 class ArmError(Exception):
@@ -224,6 +226,10 @@ class ResourceType:
         self.collections = {}
 
     # ---------------------------------------------------------------- hooks
+    def normalize(self, body):
+        """The request body as the service reads it (before references are checked)."""
+        return body
+
     def prepare(self, arm, change, request, record, body, existing):
         """Validate ``body`` and fill ``record['properties']`` (defaults, computed values)."""
 
@@ -476,6 +482,7 @@ class Arm:
 
     def build_record(self, request, rtype, rid, name, body, existing, change):
         """A new record for ``rid`` from ``body`` (inline children are handled by sync_inline)."""
+        body = rtype.normalize(body)
         if not change.seeding:
             self.check_references(rid, body)
         record = {
@@ -499,12 +506,13 @@ class Arm:
             if tags is not None and not isinstance(tags, dict):
                 raise bad_request("InvalidRequestFormat", "Cannot parse the request: tags must be an object.")
             record["tags"] = tags
-        record["top"] = {k: copy.deepcopy(body[k]) for k in rtype.top_level_keys if k in body}
+        record["top"] = {k: copy.deepcopy(v) for k, v in body.items()
+                         if k in rtype.top_level_keys or (change.seeding and k not in _RECORD_KEYS)}
         properties = copy.deepcopy(body.get("properties") or {})
         if not isinstance(properties, dict):
             raise bad_request("InvalidRequestFormat", "Cannot parse the request: properties must be an object.")
         properties.pop("provisioningState", None)
-        for prop in tuple(rtype.inline) + tuple(rtype.read_only_properties):
+        for prop in tuple(rtype.inline) + (() if change.seeding else tuple(rtype.read_only_properties)):
             properties.pop(prop, None)
         if existing is not None and "resourceGuid" in (existing.get("properties") or {}):
             properties["resourceGuid"] = existing["properties"]["resourceGuid"]
@@ -512,7 +520,11 @@ class Arm:
             if secret in properties:
                 record["secrets"][secret] = properties.pop(secret)
         record["properties"] = properties
-        rtype.prepare(self, change, request, record, body, existing)
+        try:
+            rtype.prepare(self, change, request, record, body, existing)
+        except ArmError:
+            if not change.seeding:
+                raise
         return record
 
     def sync_inline(self, request, rtype, record, body, existing, change):

@@ -137,10 +137,15 @@ class _Machine(ResourceType):
     def decorate(self, arm, record, view, expand):
         if expand and "instanceview" in expand.lower():
             view["properties"]["instanceView"] = instance_view(arm, record)
+        if record["type_key"] == VM:
+            view.setdefault("resources", [])
+            view.setdefault("managedBy", "")
 
 
 class VirtualMachine(_Machine):
     type_name = "Microsoft.Compute/virtualMachines"
+    etag = True
+    top_level_keys = ("zones", "identity", "plan", "extendedLocation", "managedBy", "placement")
     read_only_properties = ("vmId", "instanceView", "timeCreated")
 
     def prepare(self, arm, change, request, record, body, existing):

@@ -30,6 +30,7 @@ def _apipa(address, where):
 class VirtualNetworkGateway(ResourceType):
     type_name = "Microsoft.Network/virtualNetworkGateways"
     read_only_properties = ("resourceGuid", "inboundDnsForwardingEndpoint")
+    top_level_keys = ("identity", "extendedLocation")
     in_use = ("InUseVirtualNetworkGatewayCannotBeDeleted", "Virtual network gateway {id} cannot be deleted because it is "
                                                            "in use by {user}. Delete the connections first.")
 
@@ -42,6 +43,7 @@ class VirtualNetworkGateway(ResourceType):
         if not sku.get("name"):
             raise bad_request("InvalidRequestFormat", "Virtual network gateway sku name is required.", "sku")
         sku.setdefault("tier", sku["name"])
+        sku.setdefault("capacity", 2)
         active = bool(properties.setdefault("activeActive", False))
         bgp = bool(properties.setdefault("enableBgp", False))
         configs = properties.get("ipConfigurations") or []
@@ -127,8 +129,12 @@ class VirtualNetworkGateway(ResourceType):
         properties["enableBgp"] = bgp
 
     def decorate(self, arm, record, view, expand):
-        for config in view["properties"].get("ipConfigurations", []):
-            config["properties"]["provisioningState"] = view["properties"]["provisioningState"]
+        properties = view["properties"]
+        for config in properties.get("ipConfigurations", []):
+            config["properties"]["provisioningState"] = properties["provisioningState"]
+        addresses = [c["properties"].get("privateIPAddress") for c in properties.get("ipConfigurations", [])]
+        if properties.get("enableDnsForwarding") and any(addresses):
+            properties["inboundDnsForwardingEndpoint"] = next(a for a in addresses if a)
 
 
 class LocalNetworkGateway(ResourceType):
@@ -199,6 +205,14 @@ class Connection(ResourceType):
         super().__init__()
         self.subresources["sharedkey"] = _shared_key
 
+    def normalize(self, body):
+        """Gateways may be sent as whole objects; only their ids count (nested properties are ignored)."""
+        properties = dict(body.get("properties") or {})
+        for key in ("virtualNetworkGateway1", "virtualNetworkGateway2", "localNetworkGateway2"):
+            if isinstance(properties.get(key), dict) and properties[key].get("id"):
+                properties[key] = {"id": properties[key]["id"]}
+        return dict(body, properties=properties)
+
     def prepare(self, arm, change, request, record, body, existing):
         properties = record["properties"]
         kind = choice(properties, "connectionType", ("IPsec", "Vnet2Vnet", "ExpressRoute", "VPNClient"))
@@ -218,7 +232,7 @@ class Connection(ResourceType):
             raise bad_request("BgpNotEnabledOnVirtualNetworkGateway", "Connection %s enables BGP but virtual network gateway "
                               "%s does not." % (record["name"], gateway["id"]))
         if gateway is not None:
-            config_ids = {c["id"].lower() for c in gateway["properties"].get("ipConfigurations", [])}
+            config_ids = {c.get("id", "").lower() for c in gateway["properties"].get("ipConfigurations", [])}
             for entry in properties.get("gatewayCustomBgpIpAddresses") or []:
                 if (entry.get("ipConfigurationId") or "").lower() not in config_ids:
                     raise bad_request("InvalidResourceReference", "gatewayCustomBgpIpAddresses refers to %s, which is not an "

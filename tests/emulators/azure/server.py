@@ -10,6 +10,7 @@ import socket
 import ssl
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = app.dispatch(self.command, unquote(parts.path), query, self.headers, body)
         except Exception as exc:  # pylint: disable=broad-except
-            result = (500, {}, {"error": {"code": "InternalServerError", "message": "Emulator failure: %r" % exc}})
+            detail = traceback.format_exc(limit=-3).strip().splitlines()
+            result = (500, {}, {"error": {"code": "InternalServerError", "message": "Emulator failure: %r" % exc,
+                                          "details": [{"code": "Traceback", "message": line} for line in detail]}})
         if result is DROP:
             self.close_connection = True
             try:
