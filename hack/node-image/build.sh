@@ -58,6 +58,7 @@ done
 # -updates and its -security suite.
 debian_repos() {
   local lines
+  # shellcheck disable=SC2016 # $(...) are apt's format fields, not shell expansions
   lines=$(apt-get indextargets --format '$(ORIGIN)|$(CODENAME)|$(REPO_URI)' 2>/dev/null \
     | awk -F'|' -v s="$suite" '$1 == "Debian" && index($2, s) == 1 { print $3 "|" $2 }' | sort -u)
   if [ -z "$lines" ]; then
