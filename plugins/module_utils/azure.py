@@ -22,6 +22,7 @@ Rules kept here on purpose:
 
 import functools
 import json
+import math
 import os
 import random
 import time
@@ -248,7 +249,7 @@ def parse_retry_after(value, now=None):
             return None
         now = time.time() if now is None else now
         seconds = when.timestamp() - now
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return max(0.0, seconds)
 

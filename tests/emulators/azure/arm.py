@@ -242,7 +242,7 @@ class ResourceType:
             return
         refs = arm.store.referrers(record["id"])
         if refs:
-            code, message = self.in_use
+            code, message = self.in_use  # pylint: disable=unpacking-non-sequence
             user = refs[0][0]["id"]
             ip_config = arm.ip_configuration_id(refs[0][0], refs[0][1])
             raise bad_request(code, message.format(name=record["name"], id=record["id"], user=ip_config or user))

@@ -46,7 +46,7 @@ def _image_os(storage):
 
 def _storage_defaults(name, storage):
     storage = dict(storage or {})
-    os_type, _, _ = _image_os(storage)
+    os_type = _image_os(storage)[0]
     disk = dict(storage.get("osDisk") or {})
     disk.setdefault("osType", os_type)
     disk.setdefault("name", "%s_OsDisk_1_%s" % (name, uuid.uuid4().hex))
@@ -82,7 +82,7 @@ def instance_view(arm, record):
     state = arm.provisioning_state(record)
     power = record["runtime"].get("power", "running") if state == "Succeeded" else "starting"
     now = iso_time(record.get("ready_at") or record.get("created") or 0)
-    _, os_name, os_version = _image_os(properties.get("storageProfile"))
+    os_name, os_version = _image_os(properties.get("storageProfile"))[1:]
     disk = (properties.get("storageProfile") or {}).get("osDisk") or {}
     statuses = [{"code": "ProvisioningState/%s" % state.lower(), "level": "Info",
                  "displayStatus": "Provisioning %s" % state.lower(), "time": now},
@@ -160,7 +160,7 @@ class VirtualMachine(_Machine):
             if not nic.get("id"):
                 raise bad_request("InvalidParameter", "Network interface reference must have an id.", "networkInterfaces")
             nic.setdefault("properties", {}).setdefault("primary", index == 0)
-            for user, _ in arm.store.referrers(nic["id"]):
+            for user, _path in arm.store.referrers(nic["id"]):
                 if user["type_key"] == VM and user["id"].lower() != record["id"].lower():
                     raise bad_request("NicInUse", "Network interface %s is already attached to virtual machine %s."
                                       % (nic["id"], user["id"]))
@@ -258,7 +258,7 @@ class ScaleSet(ResourceType):
             change.deletes.append(extra["id"])
         next_id = (int(current[-1]["name"].rsplit("_", 1)[-1]) + 1) if current else 0
         allocators = {}
-        for _ in range(sku["capacity"] - len(keep)):
+        for _count in range(sku["capacity"] - len(keep)):
             index = next_id
             next_id += 1
             vm_id = "%s/virtualMachines/%d" % (record["id"], index)
@@ -275,8 +275,8 @@ class ScaleSet(ResourceType):
                     "runtime": {}, "location": record["location"], "tags": record.get("tags"), "top": {},
                 }
                 config_props = config.get("properties") or {}
-                ip_configs = [{"name": c["name"], "properties": {k: v for k, v in (c.get("properties") or {}).items()
-                                                                  if k in ("subnet", "primary", "privateIPAddressVersion")}}
+                kept = ("subnet", "primary", "privateIPAddressVersion")
+                ip_configs = [{"name": c["name"], "properties": {k: v for k, v in (c.get("properties") or {}).items() if k in kept}}
                               for c in config_props.get("ipConfigurations") or []]
                 nic["properties"] = {
                     "ipConfigurations": build_ip_configurations(
@@ -305,4 +305,3 @@ class ScaleSet(ResourceType):
 def register(arm):
     for rtype in (VirtualMachine(), ScaleSet(), ScaleSetInstance(), ScaleSetNic()):
         arm.register(rtype)
-

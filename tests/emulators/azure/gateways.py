@@ -264,4 +264,3 @@ class Connection(ResourceType):
 def register(arm):
     for rtype in (VirtualNetworkGateway(), LocalNetworkGateway(), Connection()):
         arm.register(rtype)
-

@@ -134,7 +134,7 @@ class Identity:
         """Validate an ``Authorization`` header; returns ``None`` or ``(code, message)`` of ARM's 401."""
         if not authorization:
             return "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-        scheme, _, token = authorization.partition(" ")
+        scheme, _space, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or token.count(".") != 2:
             return "InvalidAuthenticationToken", "The access token is invalid."
         header, payload, signature = token.split(".")

@@ -88,4 +88,4 @@ def allocate_public_address(arm):
 
 
 def mac_address(rng=random):
-    return "00-0D-3A-" + "-".join("%02X" % rng.randrange(256) for _ in range(3))
+    return "00-0D-3A-" + "-".join("%02X" % rng.randrange(256) for _byte in range(3))

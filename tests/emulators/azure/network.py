@@ -299,7 +299,7 @@ class NetworkInterface(ResourceType):
 
     def decorate(self, arm, record, view, expand):
         properties = view["properties"]
-        users = [{"id": r["id"]} for r, _ in arm.store.referrers(record["id"])
+        users = [{"id": r["id"]} for r, _path in arm.store.referrers(record["id"])
                  if r["type_key"] == "microsoft.compute/virtualmachines" and not r.get("deleting")]
         if users:
             properties["virtualMachine"] = users[0]
@@ -353,4 +353,3 @@ def register(arm):
     for rtype in (VirtualNetwork(), Subnet(), NetworkSecurityGroup(), SecurityRule(), PublicIPAddress(),
                   NetworkInterface(), RouteTable(), Route()):
         arm.register(rtype)
-

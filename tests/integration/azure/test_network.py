@@ -9,6 +9,7 @@ from ansible_collections.hybrid.cluster.plugins.module_utils.azure import (
     AzureClientError, call, describe_azure_error, error_code, ownership_tags, wait_for_lro)
 from tests.integration.azure.arm_helpers import LOC, make_group, make_nic, make_vnet
 
+
 def test_resource_group_lifecycle(azure_clients, azure_emulator):
     rg = make_group(azure_clients)
     assert rg.properties.provisioning_state == "Succeeded"
