@@ -38,6 +38,9 @@ TEST_STEPS := lint sanity unit integration
 
 -include mk/*.mk
 
+# Stamps made by pattern rules are real results, not intermediates to delete after the run.
+.SECONDARY:
+
 .PHONY: help test venv lint sanity unit integration build lock clean pythons seed-ansible-test $(TEST_STEPS)
 
 help:
