@@ -74,7 +74,7 @@ def desired(plan, region, internet_gateway=False, tags=None):
 def describe(ec2, name):
     """What the platform owns in this region, found by the ownership tag."""
     found = {"vpc": None, "subnets": {}, "route_table": None, "internet_gateway": None}
-    vpcs = [v for v in ec2.collect("describe_vpcs", "Vpcs", Filters=owner_filters(name, {"tag:" + ROLE_TAG_KEY: "vpc"}))]
+    vpcs = ec2.collect("describe_vpcs", "Vpcs", Filters=owner_filters(name, {"tag:" + ROLE_TAG_KEY: "vpc"}))
     if len(vpcs) > 1:
         raise NetworkError("%d VPCs carry %s=%s: %s; remove the extra ones" % (len(vpcs), OWNER_TAG_KEY, name, ", ".join(v["VpcId"] for v in vpcs)))
     if not vpcs:

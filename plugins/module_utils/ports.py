@@ -26,6 +26,11 @@ COMPONENTS = ("kubernetes", "etcd", "cilium", "clustermesh", "ceph", "ssh")
 ROLES = ("control_plane", "workers")
 NODES = ROLES
 
+# The clustermesh-apiserver is reached on its fixed NodePort on every node: directly, or behind an
+# internal load balancer that listens on 2379 and forwards to the NodePort. Opening 2379 itself on
+# the nodes would expose the control plane's etcd client port to the other cloud.
+CLUSTERMESH_NODEPORT = 32379
+
 # Sources: Kubernetes "Ports and Protocols"; Cilium system requirements (firewall rules);
 # Rook/Ceph network configuration; etcd clustering docs.
 # Each flow: (component, name, protocol, first port, last port, destination roles, local peers,
@@ -46,7 +51,7 @@ _FLOWS = (
     ("cilium", "cilium-ipsec", "esp", -1, -1, NODES, NODES, True, "ipsec"),
     ("cilium", "hubble-server", "tcp", 4244, 4244, NODES, NODES, False, "hubble"),
     ("cilium", "hubble-relay", "tcp", 4245, 4245, NODES, NODES, False, "hubble"),
-    ("clustermesh", "clustermesh-apiserver", "tcp", None, None, NODES, (), True, "mesh"),
+    ("clustermesh", "clustermesh-apiserver", "tcp", CLUSTERMESH_NODEPORT, CLUSTERMESH_NODEPORT, NODES, (), True, "mesh"),
     ("ceph", "ceph-mon-v2", "tcp", 3300, 3300, NODES, NODES, False, None),
     ("ceph", "ceph-mon-v1", "tcp", 6789, 6789, NODES, NODES, False, None),
     ("ceph", "ceph-daemons", "tcp", 6800, 7300, NODES, NODES, False, None),
@@ -56,7 +61,6 @@ _FLOWS = (
     ("ssh", "ssh-admin", "tcp", 22, 22, NODES, ("admin",), False, None),
 )
 
-CLUSTERMESH_PORTS = {"loadbalancer": 2379, "nodeport": 32379}
 TUNNELS = ("vxlan", "geneve", "disabled")
 ENCRYPTIONS = ("none", "wireguard", "ipsec")
 
@@ -71,7 +75,6 @@ DEFAULT_OPTIONS = {
     "cilium_tunnel": "vxlan",
     "cilium_encryption": "none",
     "hubble": True,
-    "clustermesh_service": "loadbalancer",
     "rbd_mirroring": True,
     "admin_cidrs": [],
     "nodeport_cidrs": [],
@@ -114,7 +117,7 @@ def normalize_options(options):
     for index, component in enumerate(out["components"]):
         if component not in COMPONENTS:
             raise PortsError("components[%d]" % index, "unknown component %r" % (component,), "use some of: %s" % ", ".join(COMPONENTS))
-    for key, allowed in (("cilium_tunnel", TUNNELS), ("cilium_encryption", ENCRYPTIONS), ("clustermesh_service", CLUSTERMESH_PORTS)):
+    for key, allowed in (("cilium_tunnel", TUNNELS), ("cilium_encryption", ENCRYPTIONS)):
         if out[key] not in allowed:
             raise PortsError(key, "%r is not one of %s" % (out[key], ", ".join(allowed)), "pick one of those")
     warnings = []
@@ -128,7 +131,8 @@ def normalize_options(options):
     for index, entry in enumerate(out["extra_sources"]):
         field = "extra_sources[%d]" % index
         if not isinstance(entry, dict) or set(entry) - {"component", "name", "cidrs"} or not entry.get("cidrs"):
-            raise PortsError(field, "expected {component, cidrs} and optionally name", "for example {component: kubernetes, name: kubelet, cidrs: [10.9.0.0/24]}")
+            raise PortsError(field, "expected {component, cidrs} and optionally name",
+                             "for example {component: kubernetes, name: kubelet, cidrs: [10.9.0.0/24]}")
         component = entry.get("component")
         if component not in COMPONENTS:
             raise PortsError(field + ".component", "unknown component %r" % (component,), "use one of: %s" % ", ".join(COMPONENTS))
@@ -178,8 +182,6 @@ def effective_matrix(plan, options=None):
         for component, name, protocol, first, last, targets, peers, crosses, condition in _FLOWS:
             if component not in options["components"] or not _enabled(condition, topology, options):
                 continue
-            if component == "clustermesh":
-                first = last = CLUSTERMESH_PORTS[options["clustermesh_service"]]
             sources = []
             for peer in peers:
                 if peer in ROLES:

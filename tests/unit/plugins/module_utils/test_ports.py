@@ -51,11 +51,16 @@ def test_stretched_cluster_lets_the_other_clouds_control_plane_reach_etcd(stretc
 def test_clustermesh_and_tunnel_cross_the_vpn_in_a_mesh(mesh_plan):
     flows, _warnings = effective_matrix(mesh_plan)
     mesh = flows_named(flows, "clustermesh-apiserver", cloud="azure")
-    assert {(f["from_port"], f["source"]["cloud"]) for f in mesh} == {(2379, "aws")}
+    assert {(f["from_port"], f["source"]["cloud"]) for f in mesh} == {(32379, "aws")}
     vxlan = flows_named(flows, "cilium-vxlan", role="workers")
     assert {s["cloud"] for s in sources(vxlan)} == {"aws", "azure"}
-    nodeport_mesh, _warnings = effective_matrix(mesh_plan, {"clustermesh_service": "nodeport"})
-    assert {f["from_port"] for f in flows_named(nodeport_mesh, "clustermesh-apiserver")} == {32379}
+
+
+def test_etcd_client_port_never_opens_to_the_other_cloud(mesh_plan):
+    flows, _warnings = effective_matrix(mesh_plan, {"cilium_encryption": "wireguard"})
+    for flow in flows:
+        if flow["role"] == "control_plane" and flow["from_port"] <= 2380 and flow["to_port"] >= 2379:
+            assert flow["source"] == {"kind": "role", "cloud": flow["cloud"], "role": "control_plane"}, flow
 
 
 def test_kubelet_is_not_reachable_from_the_other_cloud(mesh_plan):
