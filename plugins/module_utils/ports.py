@@ -64,6 +64,10 @@ _FLOWS = (
 TUNNELS = ("vxlan", "geneve", "disabled")
 ENCRYPTIONS = ("none", "wireguard", "ipsec")
 
+# Private, shared (CGNAT), link-local and unique-local space.
+NON_PUBLIC = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                     "169.254.0.0/16", "fc00::/7", "fe80::/10"))
+
 AWS_MAX_INBOUND_RULES = 60
 AZURE_PRIORITY_RANGE = (100, 4096)
 AZURE_PRIORITY_STEP = 10
@@ -102,9 +106,7 @@ def _cidr(value, field):
 
 def is_public(net):
     """True for ranges that are not private, shared (CGNAT) or link-local address space."""
-    private = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                  "169.254.0.0/16", "fc00::/7", "fe80::/10")]
-    return not any(net.version == p.version and net.subnet_of(p) for p in private)
+    return not any(net.version == p.version and net.subnet_of(p) for p in NON_PUBLIC)
 
 
 def normalize_options(options):
