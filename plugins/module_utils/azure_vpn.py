@@ -10,6 +10,8 @@ on a connection; they are compared through the connection's ``sharedkey`` sub-re
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import Change, NetworkError
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import OWNERSHIP_TAG, call, is_owned, wait_for_lro
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure_network import _get, _rest_form, names as network_names
@@ -163,9 +165,25 @@ def start_gateway(clients, plan, group, location, current, sku, routing, tags):
     return Change("create" if have is None else "update", "vpn-gateway", name, begin, detail), holder
 
 
-def finish_gateway(holder, timeout):
+def finish_gateway(clients, plan, group, holder, timeout, sleep=None, clock=None):
+    """Wait for the gateway: for this run's operation, or for one an earlier (interrupted) run started."""
     if holder and holder.get("poller") is not None:
         wait_for_lro(holder["poller"], timeout, "the virtual network gateway")
+        return
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    name = names(plan)["gateway"]
+    while True:
+        gateway = _get(clients.network.virtual_network_gateways.get, group, name)
+        state = None if gateway is None else gateway.provisioning_state
+        if state == "Succeeded":
+            return
+        if state in ("Failed", "Canceled", None):
+            raise NetworkError("the virtual network gateway %s is %s; run again to recreate it" % (name, state or "missing"))
+        if clock() >= deadline:
+            raise NetworkError("timed out after %s seconds waiting for the virtual network gateway %s (still %s)" % (timeout, name, state))
+        sleep(5)
 
 
 def tunnel_steps(clients, plan, group, location, current, pairs, keys, routing, tags, timeout, aws_cidrs):

@@ -356,7 +356,7 @@ class Peering:
             if holder is not None or gateway_state not in (None, "Succeeded"):
                 pending.append("the Azure virtual network gateway")
         elif not check:
-            azure_vpn.finish_gateway(holder, self.timeout)
+            azure_vpn.finish_gateway(self.clients, plan, self.group, holder, self.timeout)
         if check or pending:
             if check:
                 self.result["changes"].append({"cloud": "azure", "action": "ensure", "resource": "tunnels",
