@@ -114,6 +114,8 @@ def fetch_azure_listing(clients, resource_groups=None, tag_filters=None, workers
     those tags; it is applied to the lists as they arrive, before anything else is asked for.
     """
     compute, network = clients.compute, clients.network
+    # One token before the lists start in parallel; otherwise each thread would ask for its own.
+    clients.credential.get_token(clients.cloud.credential_scope)
     jobs = {}
     if resource_groups:
         for group in resource_groups:

@@ -187,10 +187,14 @@ def seed_azure(emulator, **kwargs):
     bodies, expected = azure_fleet(subscription, **kwargs)
     emulator.seed(bodies)
     pending = {v["instance_id"].lower(): k for k, v in expected.items() if v["ip"] is None}
-    if pending:
+    public = {k for k, v in expected.items() if v["public_ip"]}
+    if pending or public:
+        # The emulator allocates addresses itself: read back scale-set NIC and public IP addresses.
         for resource in emulator.dump()["resources"]:
             owner = ((resource.get("properties") or {}).get("virtualMachine") or {}).get("id", "").lower()
             if resource["type"] == "Microsoft.Network/networkInterfaces" and owner in pending:
                 config = resource["properties"]["ipConfigurations"][0]["properties"]
                 expected[pending[owner]]["ip"] = config["privateIPAddress"]
+            if resource["type"] == "Microsoft.Network/publicIPAddresses" and resource["name"][:-len("-pip")] in public:
+                expected[resource["name"][:-len("-pip")]]["public_ip"] = resource["properties"].get("ipAddress")
     return expected
