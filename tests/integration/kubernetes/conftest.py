@@ -30,6 +30,13 @@ def has_collection(namespace, name):
 
 
 @pytest.fixture
+def k8s_collections():
+    """The roles' modules must resolve: kubernetes.core has to be on the collections path."""
+    if not has_collection("kubernetes", "core"):
+        pytest.skip("kubernetes.core is not on the collections path (make collections)")
+
+
+@pytest.fixture
 def k8s_env(installed_collections, tmp_path):
     """Environment overrides: the installed collection first, then its dependencies."""
     return {"ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([str(installed_collections)] + dependency_collections())}
