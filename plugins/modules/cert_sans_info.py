@@ -20,7 +20,7 @@ description:
     role compare the same way.
   - Needs nothing but the Python standard library on the host it runs on.
 author:
-  - hybrid.cluster maintainers
+  - hybrid.cluster maintainers (@hybrid-cluster)
 attributes:
   check_mode:
     support: full
