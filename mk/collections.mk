@@ -30,24 +30,35 @@ with zipfile.ZipFile(wheel) as archive:
     if missing:
         sys.exit("not in %s: %s" % (wheel, ", ".join(missing)))
     archive.extractall(dest, members)
-print("collections: %s extracted into %s" % (", ".join(names), dest))
+print("collections: %s extracted" % ", ".join(names))
 endef
 export EXTRACT_COLLECTIONS_PY
 
-collections: $(TEST_COLLECTIONS_DIR)/.done $(SELF_COLLECTION_DIR)/ansible_collections/hybrid/cluster
-
-# The stamp records what was extracted; changing the version or the list re-extracts.
-$(TEST_COLLECTIONS_DIR)/.done: mk/collections.mk $(VENV)/$(MAIN_CORE)/.done
-	mkdir -p $(ANSIBLE_WHEEL_DIR)
+# The stamp records what was extracted; a different version or list extracts again (into a
+# fresh directory that then replaces the old one, so a running test never sees half of it).
+collections: $(VENV)/$(MAIN_CORE)/.done $(SELF_COLLECTION_DIR)/ansible_collections/hybrid/cluster
+	@want='$(ANSIBLE_PACKAGE_VERSION) $(TEST_COLLECTIONS)'; \
+	if [ "$$(cat $(TEST_COLLECTIONS_DIR)/.done 2>/dev/null)" = "$$want" ]; then \
+	  echo "collections: up to date in $(TEST_COLLECTIONS_DIR)"; exit 0; fi; \
+	mkdir -p $(ANSIBLE_WHEEL_DIR); \
 	if ! ls $(ANSIBLE_WHEEL_DIR)/ansible-$(ANSIBLE_PACKAGE_VERSION)-*.whl >/dev/null 2>&1; then \
 	  $(VENV)/$(MAIN_CORE)/bin/python -m pip download -q --disable-pip-version-check \
 	    --no-deps --only-binary=:all: --dest $(ANSIBLE_WHEEL_DIR) 'ansible==$(ANSIBLE_PACKAGE_VERSION)'; \
-	fi
-	rm -rf $(TEST_COLLECTIONS_DIR)
+	fi; \
+	rm -rf $(TEST_COLLECTIONS_DIR).new; \
 	$(VENV)/$(MAIN_CORE)/bin/python -c "$$EXTRACT_COLLECTIONS_PY" \
-	  $(ANSIBLE_WHEEL_DIR)/ansible-$(ANSIBLE_PACKAGE_VERSION)-*.whl $(TEST_COLLECTIONS_DIR) $(TEST_COLLECTIONS)
-	echo '$(ANSIBLE_PACKAGE_VERSION) $(TEST_COLLECTIONS)' > $@
+	  $(ANSIBLE_WHEEL_DIR)/ansible-$(ANSIBLE_PACKAGE_VERSION)-*.whl $(TEST_COLLECTIONS_DIR).new $(TEST_COLLECTIONS); \
+	echo "$$want" > $(TEST_COLLECTIONS_DIR).new/.done; \
+	rm -rf $(TEST_COLLECTIONS_DIR).old; \
+	if [ -d $(TEST_COLLECTIONS_DIR) ]; then mv $(TEST_COLLECTIONS_DIR) $(TEST_COLLECTIONS_DIR).old; fi; \
+	mv $(TEST_COLLECTIONS_DIR).new $(TEST_COLLECTIONS_DIR); \
+	rm -rf $(TEST_COLLECTIONS_DIR).old
 
 $(SELF_COLLECTION_DIR)/ansible_collections/hybrid/cluster:
 	mkdir -p $(@D)
 	ln -sfn $(ROOT) $@
+
+# ansible-lint runs offline: the modules of these collections (kubernetes.core, ...) and this
+# collection's own roles resolve through the same path.
+lint: collections
+lint: export ANSIBLE_COLLECTIONS_PATH := $(TEST_COLLECTIONS_PATH)
