@@ -165,8 +165,8 @@ def changes(ec2, plan, vpc_id, route_table_ids, current, azure_ips, keys, routin
         cgw_name = "%s-azure-%d" % (name, index)
         if have is not None and (have["ip"] != wanted_ip or have["asn"] != azure_asn):
             raise NetworkError("customer gateway %s points at %s (ASN %s) but the Azure gateway instance %d has %s (ASN %s); "
-                               "remove the VPN (state: absent) and run again" % (have["id"], have["ip"], have["asn"], index - 1,
-                                                                                wanted_ip, azure_asn))
+                               "remove the VPN (state: absent) and run again"
+                               % (have["id"], have["ip"], have["asn"], index - 1, wanted_ip, azure_asn))
         if have is None:
             def create_cgw(index=index, wanted_ip=wanted_ip, cgw_name=cgw_name):
                 result = ec2.create_customer_gateway(

@@ -85,7 +85,7 @@ def describe(clients, plan, group):
                 "local_gateway": ((properties.get("localNetworkGateway2") or {}).get("id") or "").lower(),
                 "custom": sorted((c.get("ipConfigurationId", "").lower(), c.get("customBgpIpAddress"))
                                  for c in properties.get("gatewayCustomBgpIpAddresses") or []),
-                "ipsec": [{k: v for k, v in p.items()} for p in properties.get("ipsecPolicies") or []],
+                "ipsec": [dict(p) for p in properties.get("ipsecPolicies") or []],
             }
     return found
 
