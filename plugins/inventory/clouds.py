@@ -26,7 +26,7 @@ description:
     never returned.
   - The configuration file name must end with C(clouds.yml) or C(clouds.yaml).
 author:
-  - hybrid.cluster maintainers
+  - hybrid.cluster maintainers (@hybrid-cluster)
 extends_documentation_fragment:
   - constructed
   - inventory_cache

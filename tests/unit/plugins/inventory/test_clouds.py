@@ -52,8 +52,9 @@ def listing(plugin_module, monkeypatch):
     def fake_fetch_all(regions, aws_params, filters, subscriptions, azure_params, tag_filters=None, workers=8, environ=None):
         calls.append({"regions": regions, "filters": filters, "subscriptions": subscriptions, "aws_params": aws_params,
                       "azure_params": azure_params, "tag_filters": tag_filters, "workers": workers})
-        if result["error"]:
-            raise result["error"]
+        error = result["error"]
+        if isinstance(error, Exception):
+            raise error
         return [dict(r) for r in result["records"]]
 
     monkeypatch.setattr(plugin_module, "fetch_all", fake_fetch_all)

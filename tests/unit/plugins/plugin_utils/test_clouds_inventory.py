@@ -75,8 +75,8 @@ def azure_listing():
     nics = [azure_nic(NET + "/networkInterfaces/cp0-nic", "10.1.0.4", public_ip_id=NET + "/publicIPAddresses/cp0-pip"),
             azure_nic(NET + "/networkInterfaces/W0-NIC", "10.1.0.5"),  # case differs from the VM's reference
             azure_nic(NET + "/networkInterfaces/loose-nic", "10.1.0.6")]
-    pips = [{"id": NET + "/publicIPAddresses/cp0-pip", "properties": {"ipAddress": "198.51.100.7",
-                                                                        "dnsSettings": {"fqdn": "cp0.example"}}}]
+    pip_properties = {"ipAddress": "198.51.100.7", "dnsSettings": {"fqdn": "cp0.example"}}
+    pips = [{"id": NET + "/publicIPAddresses/cp0-pip", "properties": pip_properties}]
     vmss_id = COMP + "/virtualMachineScaleSets/pool"
     scale_sets = [{"id": vmss_id, "name": "pool", "location": "westeurope", "sku": {"name": "Standard_D8s_v5"},
                    "tags": {"hybrid-cluster": "shop", "hybrid-cluster-node-role": "worker"},
