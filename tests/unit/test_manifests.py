@@ -247,7 +247,9 @@ def test_clustermesh_values_refusals(cluster, kwargs, message):
 
 def test_example_global_service_is_valid():
     path = ROOT / "roles" / "clustermesh" / "files" / "example-global-service.yml"
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    example = yaml.safe_load(path.read_text())
+    assert example["kind"] == "List"
+    docs = example["items"]
     kinds = [d["kind"] for d in docs]
     assert "Service" in kinds
     for doc in docs:

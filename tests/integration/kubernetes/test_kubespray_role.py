@@ -226,7 +226,7 @@ def test_render_only_is_idempotent(run_playbook, k8s_env, tmp_path, standin):
     extra = ("-e", "kubespray_run=false")
     first, work = run_role(run_playbook, k8s_env, tmp_path, standin, *extra)
     assert first.returncode == 0, first.stdout + first.stderr
-    second, _ = run_role(run_playbook, k8s_env, tmp_path, standin, *extra)
+    second = run_role(run_playbook, k8s_env, tmp_path, standin, *extra)[0]
     assert second.returncode == 0
     recap = second.stdout[second.stdout.index("PLAY RECAP"):]
     # Only the final bookkeeping copy of the test playbook itself may change.
@@ -247,7 +247,7 @@ def test_seed_topology_is_refused_before_anything_runs(run_playbook, k8s_env, tm
 
 
 def test_missing_source_fails_clearly(run_playbook, k8s_env, tmp_path, standin):
-    proc, _ = run_role(run_playbook, k8s_env, tmp_path, standin, "-e", "standin=/nonexistent/kubespray")
+    proc = run_role(run_playbook, k8s_env, tmp_path, standin, "-e", "standin=/nonexistent/kubespray")[0]
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "/nonexistent/kubespray is neither a Kubespray checkout directory nor a git URL" in out

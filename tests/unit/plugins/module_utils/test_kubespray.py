@@ -289,8 +289,8 @@ def test_group_names_are_configurable(mesh_plan, mesh_inventory):
     hosts, groups = mesh_inventory
     renamed = {"cloud_aws": groups["aws"], "cloud_azure": groups["azure"], "masters": groups["kube_control_plane"],
                "workers": groups["kube_node"]}
-    result = ks.render_clusters(mesh_plan, hosts, renamed, {"groups": {"aws": "cloud_aws", "azure": "cloud_azure",
-                                                                      "kube_control_plane": "masters", "kube_node": "workers"}})
+    names = {"aws": "cloud_aws", "azure": "cloud_azure", "kube_control_plane": "masters", "kube_node": "workers"}
+    result = ks.render_clusters(mesh_plan, hosts, renamed, {"groups": names})
     assert [len(c["inventory"]["all"]["hosts"]) for c in result["clusters"]] == [6, 8]
 
 
