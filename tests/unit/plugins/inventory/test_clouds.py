@@ -54,7 +54,7 @@ def listing(plugin_module, monkeypatch):
                       "azure_params": azure_params, "tag_filters": tag_filters, "workers": workers})
         error = result["error"]
         if isinstance(error, Exception):
-            raise error
+            raise error  # pylint: disable=raising-bad-type
         return [dict(r) for r in result["records"]]
 
     monkeypatch.setattr(plugin_module, "fetch_all", fake_fetch_all)
