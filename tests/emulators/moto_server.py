@@ -29,6 +29,7 @@ from tests.emulators.fault_proxy import FaultProxy, check_loopback, format_url
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"
 DEFAULT_REGION = "us-east-1"
+_REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Variables that would send traffic elsewhere or pick other credentials; callers that apply
 # env() to a whole environment should remove these first (the pytest fixtures do).
@@ -49,6 +50,10 @@ import logging, os, signal, sys, threading
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 host, port, port_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+if os.environ.get("HYBRID_MOTO_VPN", "1") != "0":  # VPN behaviour moto lacks: tests/emulators/moto_vpn.py
+    sys.path.insert(0, sys.argv[4])
+    from tests.emulators import moto_vpn
+    moto_vpn.install()
 server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 server.start()
 with open(port_file + ".tmp", "w") as handle:
@@ -173,7 +178,7 @@ class MotoEmulator:
             env["MOTO_PORT"] = str(self.port)
         self._log_handle = open(self.log_path, "ab")  # pylint: disable=consider-using-with
         self._process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-c", _CHILD, self.host, str(self.port), port_file],
+            [sys.executable, "-c", _CHILD, self.host, str(self.port), port_file, _REPOSITORY_ROOT],
             stdin=subprocess.DEVNULL, stdout=self._log_handle, stderr=subprocess.STDOUT, env=env,
             cwd=str(self.workdir),
         )
@@ -189,6 +194,9 @@ class MotoEmulator:
 
     def _start_thread(self):
         from moto.server import ThreadedMotoServer  # pylint: disable=import-outside-toplevel
+        if os.environ.get("HYBRID_MOTO_VPN", "1") != "0":
+            from tests.emulators import moto_vpn  # pylint: disable=import-outside-toplevel
+            moto_vpn.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._thread_server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._thread_server.start()

@@ -87,13 +87,13 @@ def test_parameter_errors_never_reach_the_endpoint(ec2, fault_proxy):
 
 def test_unimplemented_emulator_action_is_explained(ec2, moto_emulator):
     with pytest.raises(AWSError) as caught:
-        ec2.create_vpn_connection_route(VpnConnectionId="vpn-0123456789abcdef0", DestinationCidrBlock="172.20.0.0/16")
+        ec2.get_vpn_connection_device_types()
     message = str(caught.value)
-    assert "CreateVpnConnectionRoute failed" in message and "not a valid AWS response" in message
+    assert "GetVpnConnectionDeviceTypes failed" in message and "not a valid AWS response" in message
     deadline = time.monotonic() + 5  # moto logs the traceback just after it answered
     while "not been implemented" not in moto_emulator.log_tail() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "create_vpn_connection_route action has not been implemented" in moto_emulator.log_tail()
+    assert "get_vpn_connection_device_types action has not been implemented" in moto_emulator.log_tail()
 
 
 def test_unreachable_endpoint_is_reported(aws_env):  # pylint: disable=unused-argument
