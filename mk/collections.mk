@@ -11,7 +11,7 @@
 # this working tree, so the collection under test is always the checked-out source.
 
 ANSIBLE_PACKAGE_VERSION ?= 12.3.0
-TEST_COLLECTIONS ?= community.docker ansible.posix kubernetes.core ansible.utils community.general
+TEST_COLLECTIONS ?= community.docker ansible.posix kubernetes.core ansible.utils community.general community.crypto
 TEST_COLLECTIONS_DIR := $(BUILD)/collections
 SELF_COLLECTION_DIR := $(BUILD)/self
 TEST_COLLECTIONS_PATH := $(TEST_COLLECTIONS_DIR):$(SELF_COLLECTION_DIR)
