@@ -657,3 +657,27 @@ def section_node_prefix(explicit):
         raise PlanError("explicit.azure.node_prefix", "the clouds give different node prefixes %s" % sorted(values),
                         "use one node prefix for the whole platform")
     return values.pop() if values else None
+
+
+def verify_plan(plan):
+    """Check a plan handed to a later module (it may have been edited on the way): its shape, every
+    range, and that nothing overlaps. Raises PlanError naming ``plan.<field>``."""
+    if not isinstance(plan, dict):
+        raise PlanError("plan", "expected the mapping returned by hybrid.cluster.cidr_plan", "pass its 'plan' result")
+    missing = [key for key in ("name", "topology", "aws", "azure", "vpn") if key not in plan]
+    missing += ["%s.%s" % (cloud, key) for cloud in CLOUDS for key in ("network", "subnets", "pods", "services")
+                if isinstance(plan.get(cloud), dict) and not plan[cloud].get(key)]
+    if missing or plan.get("complete") is False:
+        raise PlanError("plan", "not a complete address plan (missing %s)" % ", ".join(missing or plan.get("missing") or ["parts"]),
+                        "pass the 'plan' returned by hybrid.cluster.cidr_plan, with every range filled in")
+    tunnels = (plan["vpn"] or {}).get("tunnels") or []
+    if len(tunnels) != TUNNEL_COUNT:
+        raise PlanError("plan.vpn.tunnels", "expected %d tunnels, got %d" % (TUNNEL_COUNT, len(tunnels)), "plan again with cidr_plan")
+    for index, tunnel in enumerate(tunnels):
+        check_tunnel_cidr(tunnel.get("inside_cidr"), "plan.vpn.tunnels[%d].inside_cidr" % index)
+    try:
+        allocations = collect_allocations(plan)
+        check_no_overlap(allocations)
+    except PlanError as err:
+        raise PlanError("plan." + err.field, err.problem, err.fix) from None
+    return plan

@@ -146,6 +146,7 @@ from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network,
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
+from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
 
 
 def argument_spec():
@@ -167,10 +168,10 @@ def argument_spec():
 
 def check_plan(module):
     plan = module.params["plan"]
-    missing = [key for key in ("name", "aws", "azure") if key not in plan]
-    if missing or not plan.get("complete", True):
-        module.fail_json(msg="plan: not a complete address plan (missing %s); pass the 'plan' returned by hybrid.cluster.cidr_plan"
-                         % ", ".join(missing or plan.get("missing") or ["parts"]))
+    try:
+        verify_plan(plan)
+    except PlanError as err:
+        module.fail_json(msg=str(err), field=err.field)
     if "azure" in module.params["clouds"]:
         if not module.params["azure_resource_group"]:
             module.fail_json(msg="azure_resource_group: required when azure is in clouds")

@@ -202,6 +202,7 @@ from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network,
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
 
 MATRIX_OPTIONS = ("components", "cilium_tunnel", "cilium_encryption", "hubble", "rbd_mirroring",
                   "admin_cidrs", "nodeport_cidrs", "extra_sources")
@@ -239,8 +240,10 @@ def argument_spec():
 def compute(module):
     """Everything that can fail on input alone, before any cloud call."""
     plan = module.params["plan"]
-    if any(key not in plan for key in ("name", "aws", "azure")) or not plan.get("complete", True):
-        module.fail_json(msg="plan: not a complete address plan; pass the 'plan' returned by hybrid.cluster.cidr_plan")
+    try:
+        verify_plan(plan)
+    except PlanError as err:
+        module.fail_json(msg=str(err), field=err.field)
     if "azure" in module.params["clouds"] and not module.params["azure_resource_group"]:
         module.fail_json(msg="azure_resource_group: required when azure is in clouds")
     options = {key: module.params[key] for key in MATRIX_OPTIONS}

@@ -206,6 +206,7 @@ from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network,
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
 
 
 def argument_spec():
@@ -245,10 +246,10 @@ class Peering:
     def validate(self):
         """Everything that can be checked before a cloud call."""
         plan, params = self.plan, self.params
-        if any(key not in plan for key in ("name", "aws", "azure", "vpn")) or not plan.get("complete", True):
-            self.module.fail_json(msg="plan: not a complete address plan; pass the 'plan' returned by hybrid.cluster.cidr_plan")
-        if len(plan["vpn"].get("tunnels") or []) != 4:
-            self.module.fail_json(msg="plan.vpn.tunnels: the plan must hold four tunnels")
+        try:
+            verify_plan(plan)
+        except PlanError as err:
+            self.module.fail_json(msg=str(err), field=err.field)
         if params["aws_gateway"] == "transit" and params["routing"] == "static":
             self.module.fail_json(msg="routing: static routing through a transit gateway is not supported; use routing: bgp "
                                       "(the transit gateway then learns and propagates the routes) or aws_gateway: vgw")

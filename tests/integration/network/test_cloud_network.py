@@ -164,3 +164,30 @@ def test_incomplete_plan_fails_before_any_call(run_playbook, tmp_path, clouds, e
     assert "plan: not a complete address plan" in proc.stdout
     assert clouds["proxy"].log(since=mark) == []
     assert owned_ec2(ec2)["vpcs"] == []
+
+
+def test_edited_plan_with_overlapping_ranges_fails_before_any_call(run_playbook, tmp_path, clouds, ec2):
+    text = """
+- name: Edited plan
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Plan
+      hybrid.cluster.cidr_plan:
+        name: shop
+      register: shop_plan
+
+    - name: Network from a plan whose VNet was moved onto the VPC
+      hybrid.cluster.cloud_network:
+        plan: "{{ shop_plan.plan | combine({'azure': shop_plan.plan.azure | combine({'network': shop_plan.plan.aws.network})}) }}"
+        azure_location: westeurope
+        azure_resource_group: shop-rg
+"""
+    mark = clouds["proxy"].log()[-1]["seq"] if clouds["proxy"].log() else 0
+    azure_mark = clouds["azure"].last_request_seq
+    proc = run_playbook(text, env=clouds["env"])
+    assert proc.returncode != 0
+    assert "overlaps" in proc.stdout and "plan.aws.network" in proc.stdout
+    assert clouds["proxy"].log(since=mark) == []
+    assert mutating_azure(clouds["azure"], azure_mark) == []
+    assert owned_ec2(ec2)["vpcs"] == []

@@ -131,6 +131,18 @@ def test_least_privilege_rules_idempotence_and_teardown(run_playbook, tmp_path, 
     assert result["changed"] is True
     assert not any(a[3] == "0.0.0.0/0" for a in atoms(groups(ec2)["shop-workers"]))
 
+    # drift in Azure: a rule added to an NSG by hand is removed, and the hand-detached NSG put back
+    network = azure_clients.network
+    network.security_rules.begin_create_or_update("shop-rg", "shop-workers-nsg", "hand-made-ssh", {"properties": {
+        "priority": 200, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*",
+        "sourcePortRange": "*", "destinationAddressPrefix": "*", "destinationPortRange": "22"}}).result()
+    proc, result = run(run_playbook, tmp_path, clouds)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert result["changed"] is True
+    assert [c["name"] for c in result["changes"] if c["cloud"] == "azure"] == ["shop-workers-nsg"]
+    rules = {r.name for r in network.network_security_groups.get("shop-rg", "shop-workers-nsg").security_rules}
+    assert "hand-made-ssh" not in rules and "hc-deny-other-inbound" in rules
+
     # teardown
     proc, result = run(run_playbook, tmp_path, clouds, "state: absent")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -306,3 +306,29 @@ def test_property_node_capacity_rule_matches_arithmetic(workers):
 def test_module_defaults_match_planning_defaults():
     assert planlib.DEFAULT_PREFIXES["gateway_subnet"] == 27
     assert planlib.DEFAULT_CLOUD["azure"]["asn"] not in planlib.AZURE_FORBIDDEN_ASNS
+
+
+# ------------------------------------------------------------------------------ plans handed to later modules
+
+
+def test_verify_plan_accepts_what_cidr_plan_returns():
+    for topology in ("mesh", "stretched"):
+        plan = build_plan({"name": "shop", "topology": topology})
+        assert planlib.verify_plan(plan) is plan
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (lambda p: p.pop("vpn"), "plan", "missing vpn"),
+    (lambda p: p["aws"].update(services=None), "plan", "aws.services"),
+    (lambda p: p.update(complete=False, missing=["aws.network"]), "plan", "aws.network"),
+    (lambda p: p["azure"].update(network=p["aws"]["network"]), "plan.", "overlaps"),
+    (lambda p: p["azure"].update(pods=p["aws"]["services"]), "plan.", "overlaps"),
+    (lambda p: p["vpn"]["tunnels"][1].update(inside_cidr="169.254.1.0/30"), "plan.vpn.tunnels[1].inside_cidr", "169.254.21.0"),
+    (lambda p: p["vpn"]["tunnels"].pop(), "plan.vpn.tunnels", "expected 4"),
+    (lambda p: p["aws"]["subnets"][0].update(cidr="10.99.0.0/24"), "plan.aws.subnets[0]", "outside"),
+])
+def test_verify_plan_rejects_edited_plans(edit, field, words):
+    plan = build_plan({"name": "shop"})
+    edit(plan)
+    error = error_of(planlib.verify_plan, plan)
+    assert error.field.startswith(field) and words in str(error)
