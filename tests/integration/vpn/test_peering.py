@@ -224,3 +224,42 @@ def test_bad_input_fails_before_any_cloud_call(run_playbook, tmp_path, clouds, e
     assert proc.returncode != 0 and words in proc.stdout
     assert "0startswithzero" not in proc.stdout and "a-b-c-d-e-f" not in proc.stdout
     assert aws_state(ec2)["cgws"] == []
+
+
+def test_static_routing(run_playbook, tmp_path, clouds, ec2, azure_clients):
+    proc, result = run(run_playbook, tmp_path, clouds, "routing: static")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    aws = aws_state(ec2)
+    assert len(aws["connections"]) == 2
+    for connection in aws["connections"]:
+        assert connection["Options"]["StaticRoutesOnly"] is True
+        assert [r["DestinationCidrBlock"] for r in connection.get("Routes", [])] == ["10.65.0.0/16"]
+    azure = azure_state(azure_clients)
+    assert len(azure["lngs"]) == 4
+    for lng in azure["lngs"].values():
+        assert lng.local_network_address_space.address_prefixes == ["10.64.0.0/16"]
+        assert lng.bgp_settings is None or not lng.bgp_settings.asn
+    assert all(c.enable_bgp is False for c in azure["connections"].values())
+    assert list(azure["gateways"].values())[0].enable_bgp is False
+    proc, result = run(run_playbook, tmp_path, clouds, "routing: static")
+    assert result["changed"] is False, result["changes"]
+
+
+def test_transit_gateway(run_playbook, tmp_path, clouds, ec2, azure_clients):
+    proc, result = run(run_playbook, tmp_path, clouds, "aws_gateway: transit")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    flt = [{"Name": "tag:hybrid-cluster", "Values": ["shop"]}]
+    tgws = [t for t in ec2.collect("describe_transit_gateways", "TransitGateways", Filters=flt) if t["State"] != "deleted"]
+    assert len(tgws) == 1 and tgws[0]["Options"]["AmazonSideAsn"] == 64512
+    aws = aws_state(ec2)
+    assert aws["vgws"] == [] and len(aws["connections"]) == 2
+    assert {c.get("TransitGatewayId") for c in aws["connections"]} == {tgws[0]["TransitGatewayId"]}
+    tables = ec2.collect("describe_route_tables", "RouteTables", Filters=flt)
+    routes = [r for t in tables for r in t["Routes"] if r.get("DestinationCidrBlock") == "10.65.0.0/16"]
+    assert [r.get("TransitGatewayId") for r in routes] == [tgws[0]["TransitGatewayId"]]
+    assert len(azure_state(azure_clients)["connections"]) == 4
+    proc, result = run(run_playbook, tmp_path, clouds, "aws_gateway: transit")
+    assert result["changed"] is False, result["changes"]
+    proc, result = run(run_playbook, tmp_path, clouds, "aws_gateway: transit\n        state: absent")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [t for t in ec2.collect("describe_transit_gateways", "TransitGateways", Filters=flt) if t["State"] not in ("deleted", "deleting")] == []
