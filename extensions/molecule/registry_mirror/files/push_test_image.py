@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Make a tiny image and push it into the local registry through its HTTP API.
 
 Usage: push_test_image.py REGISTRY_URL REPOSITORY TAG [REPOSITORY ...]
