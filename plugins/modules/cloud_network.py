@@ -143,14 +143,13 @@ azure:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network, azure_network
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
-from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
+from ansible_collections.hybrid.cluster.plugins.module_utils.aws import client_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.azure import clients_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.cloud_module import cloud_argument_spec, run_and_exit, verified_plan
 
 
 def argument_spec():
-    spec = dict(
+    return cloud_argument_spec(dict(
         plan=dict(type="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         clouds=dict(type="list", elements="str", choices=["aws", "azure"], default=["aws", "azure"]),
@@ -160,18 +159,11 @@ def argument_spec():
         tags=dict(type="dict", default={}),
         purge_subnets=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
-    )
-    spec.update(aws_argument_spec())
-    spec.update(azure_argument_spec())
-    return spec
+    ))
 
 
 def check_plan(module):
-    plan = module.params["plan"]
-    try:
-        verify_plan(plan)
-    except PlanError as err:
-        module.fail_json(msg=str(err), field=err.field)
+    plan = verified_plan(module)
     if "azure" in module.params["clouds"]:
         if not module.params["azure_resource_group"]:
             module.fail_json(msg="azure_resource_group: required when azure is in clouds")
@@ -249,19 +241,13 @@ def main():
     plan = check_plan(module)
     result = {"changed": False, "changes": [], "diff": {"before": {}, "after": {}}}
     clouds = module.params["clouds"]
-    try:
+
+    def body():
         if "aws" in clouds:
             run_aws(module, plan, result)
         if "azure" in clouds:
             run_azure(module, plan, result)
-    except AWSError as err:
-        fail_with_aws_error(module, err, changes=result["changes"])
-    except (AzureClientError, NetworkError) as err:
-        module.fail_json(msg=str(err), changes=result["changes"])
-    result["changed"] = bool(result["changes"])
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+    run_and_exit(module, result, body)
 
 
 if __name__ == "__main__":

@@ -199,17 +199,16 @@ azure:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network, aws_security, azure_security, ports
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
-from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
+from ansible_collections.hybrid.cluster.plugins.module_utils.aws import client_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.azure import clients_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.cloud_module import cloud_argument_spec, run_and_exit, verified_plan
 
 MATRIX_OPTIONS = ("components", "cilium_tunnel", "cilium_encryption", "hubble", "rbd_mirroring",
                   "admin_cidrs", "nodeport_cidrs", "extra_sources")
 
 
 def argument_spec():
-    spec = dict(
+    return cloud_argument_spec(dict(
         plan=dict(type="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         clouds=dict(type="list", elements="str", choices=["aws", "azure"], default=["aws", "azure"]),
@@ -231,19 +230,12 @@ def argument_spec():
         azure_location=dict(type="str"),
         tags=dict(type="dict", default={}),
         wait_timeout=dict(type="int", default=1800),
-    )
-    spec.update(aws_argument_spec())
-    spec.update(azure_argument_spec())
-    return spec
+    ))
 
 
 def compute(module):
     """Everything that can fail on input alone, before any cloud call."""
-    plan = module.params["plan"]
-    try:
-        verify_plan(plan)
-    except PlanError as err:
-        module.fail_json(msg=str(err), field=err.field)
+    plan = verified_plan(module)
     if "azure" in module.params["clouds"] and not module.params["azure_resource_group"]:
         module.fail_json(msg="azure_resource_group: required when azure is in clouds")
     options = {key: module.params[key] for key in MATRIX_OPTIONS}
@@ -315,19 +307,13 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     plan, flows, aws_rules, azure_rules = compute(module)
     result = {"changed": False, "changes": [], "matrix": flows, "diff": {"before": {}, "after": {}}}
-    try:
+
+    def body():
         if "aws" in module.params["clouds"]:
             run_aws(module, plan, aws_rules, result)
         if "azure" in module.params["clouds"]:
             run_azure(module, plan, azure_rules, result)
-    except AWSError as err:
-        fail_with_aws_error(module, err, changes=result["changes"])
-    except (AzureClientError, NetworkError) as err:
-        module.fail_json(msg=str(err), changes=result["changes"])
-    result["changed"] = bool(result["changes"])
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+    run_and_exit(module, result, body)
 
 
 if __name__ == "__main__":

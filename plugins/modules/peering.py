@@ -203,14 +203,14 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.hybrid.cluster.plugins.module_utils import aws_network, aws_vpn, azure_vpn, vpn
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, aws_argument_spec, client_from_module, fail_with_aws_error
+from ansible_collections.hybrid.cluster.plugins.module_utils.aws import client_from_module
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import NetworkError
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClientError, azure_argument_spec, clients_from_module
-from ansible_collections.hybrid.cluster.plugins.module_utils.plan import PlanError, verify_plan
+from ansible_collections.hybrid.cluster.plugins.module_utils.azure import clients_from_module
+from ansible_collections.hybrid.cluster.plugins.module_utils.cloud_module import cloud_argument_spec, run_and_exit, verified_plan
 
 
 def argument_spec():
-    spec = dict(
+    return cloud_argument_spec(dict(
         plan=dict(type="dict", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         routing=dict(type="str", choices=list(vpn.ROUTINGS), default="bgp"),
@@ -222,10 +222,7 @@ def argument_spec():
         tags=dict(type="dict", default={}),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
-    )
-    spec.update(aws_argument_spec())
-    spec.update(azure_argument_spec())
-    return spec
+    ))
 
 
 class Peering:
@@ -245,11 +242,8 @@ class Peering:
 
     def validate(self):
         """Everything that can be checked before a cloud call."""
-        plan, params = self.plan, self.params
-        try:
-            verify_plan(plan)
-        except PlanError as err:
-            self.module.fail_json(msg=str(err), field=err.field)
+        params = self.params
+        verified_plan(self.module)
         if params["aws_gateway"] == "transit" and params["routing"] == "static":
             self.module.fail_json(msg="routing: static routing through a transit gateway is not supported; use routing: bgp "
                                       "(the transit gateway then learns and propagates the routes) or aws_gateway: vgw")
@@ -314,10 +308,6 @@ class Peering:
                 self.present(vpc_id, tables, aws_current, azure_current)
         finally:
             self.clients.close()
-        self.result["changed"] = bool(self.result["changes"])
-        if not self.module._diff:
-            self.result.pop("diff")
-        return self.result
 
     def absent(self, vpc_id, tables, aws_current, azure_current):
         self.record("azure", azure_vpn.absent(self.clients, self.plan, self.group, azure_current, self.timeout))
@@ -408,13 +398,7 @@ class Peering:
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     peering = Peering(module)
-    try:
-        result = peering.run()
-    except AWSError as err:
-        fail_with_aws_error(module, err, changes=peering.result["changes"])
-    except (AzureClientError, NetworkError) as err:
-        module.fail_json(msg=str(err), changes=peering.result["changes"])
-    module.exit_json(**result)
+    run_and_exit(module, peering.result, peering.run)
 
 
 if __name__ == "__main__":
