@@ -28,6 +28,8 @@ BUILD ?= $(ROOT)/.build
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(BUILD)/dist/hybrid-cluster-$(VERSION).tar.gz
 PYTEST_ARGS ?=
+# Integration tests wait on emulated provisioning a lot; two workers (each with its own emulators) overlap the waits.
+INTEGRATION_WORKERS ?= 2
 # ansible-test looks for a .git above its working directory, so its trees live outside the repository.
 TREES ?= /tmp/hybrid-cluster-trees$(subst /,_,$(BUILD))
 
@@ -124,7 +126,7 @@ integration: $(foreach c,$(CORES),integration-$(c))
 
 integration-%: $(VENV)/%/.done $(TARBALL) collections
 	HYBRID_TEST_TARBALL=$(TARBALL) HYBRID_TEST_CORE=$* HYBRID_TEST_DEP_COLLECTIONS=$(TEST_COLLECTIONS_DIR) \
-	  $(VENV)/$*/bin/python -m pytest tests/integration -p no:cacheprovider $(PYTEST_ARGS)
+	  $(VENV)/$*/bin/python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(TREES) tests/output
