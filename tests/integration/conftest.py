@@ -101,3 +101,12 @@ def run_playbook(ansible_env, tmp_path):
                               env=run_env, capture_output=True, text=True, timeout=1200, check=False)
 
     return run
+
+
+@pytest.fixture
+def clouds(aws_env, azure_env, moto_emulator, azure_emulator):
+    """Both emulators reset, the environment for ansible-playbook, and where to look at requests."""
+    env = dict(aws_env)
+    env.update(azure_env)
+    env["AWS_REGION"] = "us-east-1"
+    return {"env": env, "proxy": moto_emulator.proxy, "azure": azure_emulator, "outputs": []}

@@ -2,7 +2,7 @@
 
 import json
 
-import pytest
+from tests.integration.clouds import mutating_azure
 
 PLAN_TASK = """
     - name: Plan
@@ -38,15 +38,6 @@ def playbook(state="present", extra=""):
     return "- name: Network\n  hosts: localhost\n  gather_facts: false\n  tasks:\n" + PLAN_TASK + NETWORK_TASK.format(state=state, extra=extra)
 
 
-@pytest.fixture
-def clouds(aws_env, azure_env, moto_emulator, azure_emulator):
-    """Both emulators reset, and the environment for ansible-playbook."""
-    env = dict(aws_env)
-    env.update(azure_env)
-    env["AWS_REGION"] = "us-east-1"
-    return {"env": env, "proxy": moto_emulator.proxy, "azure": azure_emulator}
-
-
 def run(run_playbook, tmp_path, clouds, *args, state="present", extra=""):
     out = tmp_path / "result.json"
     proc = run_playbook(playbook(state, extra), "-e", "out_file=%s" % out, *args, env=clouds["env"])
@@ -62,11 +53,6 @@ def owned_ec2(ec2):
         "subnets": ec2.collect("describe_subnets", "Subnets", Filters=flt),
         "route_tables": ec2.collect("describe_route_tables", "RouteTables", Filters=flt),
     }
-
-
-def mutating_azure(azure, since):
-    return [e for e in azure.requests(since) if e["method"] in ("PUT", "PATCH", "DELETE", "POST") and "/_emulator" not in e["path"]
-            and "oauth2" not in e["path"]]
 
 
 def test_create_then_nothing_to_do_then_teardown(run_playbook, tmp_path, clouds, ec2, azure_clients):

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.integration.clouds import mutating_azure
+
 HEAD = """
 - name: Security
   hosts: localhost
@@ -44,14 +46,6 @@ SG = """
 """
 
 
-@pytest.fixture
-def clouds(aws_env, azure_env, moto_emulator, azure_emulator):
-    env = dict(aws_env)
-    env.update(azure_env)
-    env["AWS_REGION"] = "us-east-1"
-    return {"env": env, "proxy": moto_emulator.proxy, "azure": azure_emulator}
-
-
 def run(run_playbook, tmp_path, clouds, options="admin_cidrs: [203.0.113.0/24]", *args):
     out = tmp_path / "rules.json"
     if out.exists():
@@ -73,10 +67,6 @@ def atoms(group):
         for r in perm.get("UserIdGroupPairs", []):
             out.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r["GroupId"]))
     return out
-
-
-def mutating_azure(azure, since):
-    return [e for e in azure.requests(since) if e["method"] in ("PUT", "PATCH", "DELETE") and "/_emulator" not in e["path"]]
 
 
 def test_least_privilege_rules_idempotence_and_teardown(run_playbook, tmp_path, clouds, ec2, azure_clients):
