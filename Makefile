@@ -46,7 +46,7 @@ TEST_STEPS := lint sanity unit integration
 .PHONY: help test venv lint sanity unit integration build lock clean pythons seed-ansible-test $(TEST_STEPS)
 
 help:
-	@sed -n 's/^#   //p' Makefile
+	@sed -n 's/^#   //p' Makefile mk/*.mk
 
 test: $(TEST_STEPS)
 
