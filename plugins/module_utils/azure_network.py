@@ -51,7 +51,7 @@ def desired(plan, location, resource_group, tags=None):
     }
 
 
-def _get(func, *args):
+def get_or_none(func, *args):
     """The resource, or None when Azure answers 404."""
     try:
         return call(func, *args)
@@ -62,7 +62,7 @@ def _get(func, *args):
         raise
 
 
-def _rest_form(model):
+def rest_form(model):
     """A model as its REST JSON: msrest models (older SDKs) serialize(), newer ones as_dict() already is."""
     serialize = getattr(model, "serialize", None)
     return serialize() if callable(serialize) else model.as_dict()
@@ -72,14 +72,14 @@ def describe(clients, plan, resource_group):
     """What exists under the platform's names; ``owned`` says whether it carries the ownership tag."""
     resource_names = names(plan)
     found = {"resource_group": None, "route_table": None, "vnet": None, "subnets": {}}
-    group = _get(clients.resource.resource_groups.get, resource_group)
+    group = get_or_none(clients.resource.resource_groups.get, resource_group)
     if group is None:
         return found
     found["resource_group"] = {"name": group.name, "location": group.location, "tags": dict(group.tags or {})}
-    table = _get(clients.network.route_tables.get, resource_group, resource_names["route_table"])
+    table = get_or_none(clients.network.route_tables.get, resource_group, resource_names["route_table"])
     if table is not None:
         found["route_table"] = {"id": table.id, "name": table.name, "tags": dict(table.tags or {})}
-    vnet = _get(clients.network.virtual_networks.get, resource_group, resource_names["vnet"])
+    vnet = get_or_none(clients.network.virtual_networks.get, resource_group, resource_names["vnet"])
     if vnet is not None:
         found["vnet"] = {"id": vnet.id, "name": vnet.name, "cidrs": list(vnet.address_space.address_prefixes or []),
                          "tags": dict(vnet.tags or {}), "location": vnet.location}
@@ -87,7 +87,7 @@ def describe(clients, plan, resource_group):
             found["subnets"][subnet.name] = {
                 "cidr": subnet.address_prefix or (subnet.address_prefixes or [None])[0],
                 "route_table": bool(subnet.route_table) and subnet.route_table.id.lower().endswith("/" + resource_names["route_table"].lower()),
-                "body": _rest_form(subnet),
+                "body": rest_form(subnet),
             }
     return found
 
@@ -135,7 +135,7 @@ def changes(clients, plan, current, wanted, location, timeout=1800, purge_subnet
             body = {"location": location, "tags": vnet["tags"], "properties": {"addressSpace": {"addressPrefixes": vnet["cidrs"]}}}
             if have is not None:
                 # Keep the subnets as they are: a VNet PUT without them would try to delete them.
-                body["properties"]["subnets"] = [_subnet_body(s["body"]) for s in current["subnets"].values()]
+                body["properties"]["subnets"] = [subnet_body(s["body"]) for s in current["subnets"].values()]
             wait_for_lro(call(network.virtual_networks.begin_create_or_update, group_name, vnet["name"], body), timeout, "virtual network")
         detail = {"cidrs": vnet["cidrs"]}
         steps.append(Change("create" if have is None else "update", "virtual-network", vnet["name"], put_vnet, detail))
@@ -148,7 +148,7 @@ def changes(clients, plan, current, wanted, location, timeout=1800, purge_subnet
             continue
 
         def put_subnet(key=key, subnet=subnet, existing=existing):
-            body = _subnet_body(existing["body"]) if existing else {"properties": {}}
+            body = subnet_body(existing["body"]) if existing else {"properties": {}}
             body.pop("name", None)
             properties = body["properties"]
             properties["addressPrefix"] = subnet["cidr"]
@@ -171,7 +171,7 @@ _SUBNET_KEEP = ("addressPrefix", "addressPrefixes", "networkSecurityGroup", "rou
                 "delegations", "privateEndpointNetworkPolicies", "privateLinkServiceNetworkPolicies")
 
 
-def _subnet_body(body):
+def subnet_body(body):
     """A subnet's writable properties from its REST form (``serialize()``); references reduced to their id."""
     properties = {}
     for key in _SUBNET_KEEP:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import Change, NetworkError
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import OWNERSHIP_TAG, call, is_owned, wait_for_lro
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure_network import _get, _rest_form, _subnet_body, names as network_names
+from ansible_collections.hybrid.cluster.plugins.module_utils.azure_network import get_or_none, rest_form, subnet_body, names as network_names
 from ansible_collections.hybrid.cluster.plugins.module_utils.ports import ROLES
 
 ROLE_TAG = "hybrid-cluster-role"
@@ -58,14 +58,14 @@ def describe(clients, plan, resource_group):
     """The platform's NSGs and which node subnets use them."""
     found = {"nsgs": {}, "subnets": {}}
     for role in ROLES:
-        nsg = _get(clients.network.network_security_groups.get, resource_group, nsg_name(plan, role))
+        nsg = get_or_none(clients.network.network_security_groups.get, resource_group, nsg_name(plan, role))
         if nsg is None:
             continue
-        rules = {r["name"]: r for r in (_rest_form(nsg).get("properties") or {}).get("securityRules") or []}
+        rules = {r["name"]: r for r in (rest_form(nsg).get("properties") or {}).get("securityRules") or []}
         found["nsgs"][role] = {"id": nsg.id, "name": nsg.name, "tags": dict(nsg.tags or {}), "rules": rules}
-    vnet = _get(clients.network.virtual_networks.get, resource_group, network_names(plan)["vnet"])
+    vnet = get_or_none(clients.network.virtual_networks.get, resource_group, network_names(plan)["vnet"])
     for subnet in (vnet.subnets if vnet is not None else None) or []:
-        body = _rest_form(subnet)
+        body = rest_form(subnet)
         found["subnets"][subnet.name] = {"nsg": ((body.get("properties") or {}).get("networkSecurityGroup") or {}).get("id"), "body": body}
     return found
 
@@ -129,7 +129,7 @@ def changes(clients, plan, resource_group, location, current, rules, tags, timeo
             continue
 
         def attach(subnet=subnet["name"], have=have, wanted_id=wanted_id):
-            body = _subnet_body(have["body"])
+            body = subnet_body(have["body"])
             body.pop("name", None)
             body["properties"]["networkSecurityGroup"] = {"id": wanted_id}
             wait_for_lro(call(network.subnets.begin_create_or_update, resource_group, vnet_name, subnet, body), timeout, "subnet %s" % subnet)
@@ -147,7 +147,7 @@ def absent(clients, plan, resource_group, current, timeout=1800):
     for subnet_name, subnet in sorted(current["subnets"].items()):
         if (subnet["nsg"] or "").lower() in owned_ids:
             def detach(subnet_name=subnet_name, subnet=subnet):
-                body = _subnet_body(subnet["body"])
+                body = subnet_body(subnet["body"])
                 body.pop("name", None)
                 body["properties"].pop("networkSecurityGroup", None)
                 wait_for_lro(call(network.subnets.begin_create_or_update, resource_group, vnet_name, subnet_name, body), timeout,

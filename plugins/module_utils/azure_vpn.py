@@ -14,7 +14,7 @@ import time
 
 from ansible_collections.hybrid.cluster.plugins.module_utils.aws_network import Change, NetworkError
 from ansible_collections.hybrid.cluster.plugins.module_utils.azure import OWNERSHIP_TAG, call, is_owned, wait_for_lro
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure_network import _get, _rest_form, names as network_names
+from ansible_collections.hybrid.cluster.plugins.module_utils.azure_network import get_or_none, rest_form, names as network_names
 from ansible_collections.hybrid.cluster.plugins.module_utils import vpn
 
 ROLE_TAG = "hybrid-cluster-role"
@@ -49,11 +49,11 @@ def describe(clients, plan, group):
     resource_names = names(plan)
     found = {"public_ips": [], "gateway": None, "local_gateways": {}, "connections": {}}
     for pip_name in resource_names["public_ips"]:
-        pip = _get(network.public_ip_addresses.get, group, pip_name)
+        pip = get_or_none(network.public_ip_addresses.get, group, pip_name)
         found["public_ips"].append(None if pip is None else {"id": pip.id, "name": pip.name, "ip": pip.ip_address, "tags": dict(pip.tags or {})})
-    gateway = _get(network.virtual_network_gateways.get, group, resource_names["gateway"])
+    gateway = get_or_none(network.virtual_network_gateways.get, group, resource_names["gateway"])
     if gateway is not None:
-        body = _rest_form(gateway)
+        body = rest_form(gateway)
         properties = body.get("properties") or {}
         bgp = properties.get("bgpSettings") or {}
         found["gateway"] = {
@@ -68,17 +68,17 @@ def describe(clients, plan, group):
                                   for c in properties.get("ipConfigurations") or []],
         }
     for tunnel, tunnel_name in zip(plan["vpn"]["tunnels"], resource_names["tunnels"]):
-        lng = _get(network.local_network_gateways.get, group, tunnel_name)
+        lng = get_or_none(network.local_network_gateways.get, group, tunnel_name)
         if lng is not None:
-            properties = _rest_form(lng).get("properties") or {}
+            properties = rest_form(lng).get("properties") or {}
             bgp = properties.get("bgpSettings") or {}
             found["local_gateways"][tunnel["index"]] = {
                 "id": lng.id, "name": lng.name, "tags": dict(lng.tags or {}), "ip": properties.get("gatewayIpAddress"),
                 "asn": bgp.get("asn"), "peer": bgp.get("bgpPeeringAddress"),
                 "prefixes": sorted((properties.get("localNetworkAddressSpace") or {}).get("addressPrefixes") or [])}
-        connection = _get(network.virtual_network_gateway_connections.get, group, tunnel_name)
+        connection = get_or_none(network.virtual_network_gateway_connections.get, group, tunnel_name)
         if connection is not None:
-            properties = _rest_form(connection).get("properties") or {}
+            properties = rest_form(connection).get("properties") or {}
             found["connections"][tunnel["index"]] = {
                 "id": connection.id, "name": connection.name, "tags": dict(connection.tags or {}),
                 "bgp": bool(properties.get("enableBgp")), "status": properties.get("connectionStatus"),
@@ -175,7 +175,7 @@ def finish_gateway(clients, plan, group, holder, timeout, sleep=None, clock=None
     deadline = clock() + timeout
     name = names(plan)["gateway"]
     while True:
-        gateway = _get(clients.network.virtual_network_gateways.get, group, name)
+        gateway = get_or_none(clients.network.virtual_network_gateways.get, group, name)
         state = None if gateway is None else gateway.provisioning_state
         if state == "Succeeded":
             return
@@ -224,15 +224,15 @@ def tunnel_steps(clients, plan, group, location, current, pairs, keys, routing, 
                                     network.virtual_network_gateway_connections.begin_create_or_update, group, tunnel_name, body),
                                     timeout, "connection %s" % tunnel_name),
                                 {"bgp": conn_body["enableBgp"], "tunnel": index}))
-        elif _shared_key(clients, group, tunnel_name) != key:
+        elif shared_key(clients, group, tunnel_name) != key:
             steps.append(Change("rekey", "vpn-connection", tunnel_name, lambda tunnel_name=tunnel_name, key=key: wait_for_lro(call(
                 network.virtual_network_gateway_connections.begin_set_shared_key, group, tunnel_name, {"value": key}), timeout,
                 "shared key of %s" % tunnel_name), {"tunnel": index}))
     return steps
 
 
-def _shared_key(clients, group, connection_name):
-    result = _get(clients.network.virtual_network_gateway_connections.get_shared_key, group, connection_name)
+def shared_key(clients, group, connection_name):
+    result = get_or_none(clients.network.virtual_network_gateway_connections.get_shared_key, group, connection_name)
     return None if result is None else result.value
 
 
@@ -261,4 +261,4 @@ def absent(clients, plan, group, current, timeout):
 
 def gateway_public_ips(clients, plan, group):
     """The two public IP addresses, instance 0 first (after the IPs exist)."""
-    return [_get(clients.network.public_ip_addresses.get, group, n).ip_address for n in names(plan)["public_ips"]]
+    return [get_or_none(clients.network.public_ip_addresses.get, group, n).ip_address for n in names(plan)["public_ips"]]

@@ -274,7 +274,7 @@ class Peering:
         existing = aws_vpn.existing_keys(self.plan, aws_current)
         for tunnel, name in zip(self.plan["vpn"]["tunnels"], azure_vpn.names(self.plan)["tunnels"]):
             if tunnel["index"] not in existing and tunnel["index"] in azure_current["connections"]:
-                key = azure_vpn._shared_key(self.clients, self.group, name)  # pylint: disable=protected-access
+                key = azure_vpn.shared_key(self.clients, self.group, name)
                 if key:
                     existing[tunnel["index"]] = key
         keys, generated = vpn.tunnel_keys(given, existing)
