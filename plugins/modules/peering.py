@@ -251,12 +251,9 @@ class Peering:
             self.module.fail_json(msg="azure_location: required to create the Azure end")
         if params["azure_gateway_sku"] == "Basic":
             self.module.fail_json(msg="azure_gateway_sku: Basic supports neither BGP nor active-active; use VpnGw1 or larger")
-        given = params["pre_shared_keys"]
-        if given is not None:
-            if len(given) == 1:
-                given = given[0]
+        if self.given_keys() is not None:
             try:
-                vpn.tunnel_keys(given, {})
+                vpn.tunnel_keys(self.given_keys(), {})
             except vpn.VpnError as err:
                 self.module.fail_json(msg=str(err))
 
@@ -267,17 +264,19 @@ class Peering:
         if not self.module.check_mode:
             aws_network.apply(steps)
 
-    def keys(self, aws_current, azure_current):
+    def given_keys(self):
+        """The user's keys: None, one key for every tunnel, or a list of four."""
         given = self.params["pre_shared_keys"]
-        if given is not None and len(given) == 1:
-            given = given[0]
+        return given[0] if given is not None and len(given) == 1 else given
+
+    def keys(self, aws_current, azure_current):
         existing = aws_vpn.existing_keys(self.plan, aws_current)
         for tunnel, name in zip(self.plan["vpn"]["tunnels"], azure_vpn.names(self.plan)["tunnels"]):
             if tunnel["index"] not in existing and tunnel["index"] in azure_current["connections"]:
                 key = azure_vpn.shared_key(self.clients, self.group, name)
                 if key:
                     existing[tunnel["index"]] = key
-        keys, generated = vpn.tunnel_keys(given, existing)
+        keys, generated = vpn.tunnel_keys(self.given_keys(), existing)
         # Whatever happens next, these values are masked in every output.
         self.module.no_log_values.update(keys)
         return keys, generated
