@@ -84,7 +84,7 @@ class AzureEmulator:
         deadline = time.time() + timeout
         while True:
             try:
-                self._control_call("GET", "/health")
+                EmulatorClient(self.base_url, self.ca_bundle).health()
                 return self
             except (OSError, urllib.error.URLError):
                 if time.time() > deadline:
@@ -122,14 +122,6 @@ class AzureEmulator:
             "AZURE_CA_BUNDLE": self.ca_bundle,
             "HYBRID_AZURE_EMULATOR_URL": self.base_url,
         }
-
-    def _control_call(self, method, path, payload=None):
-        data = None if payload is None else json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(self.base_url + "/_emulator" + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        context = ssl.create_default_context(cafile=self.ca_bundle)
-        with urllib.request.urlopen(request, context=context, timeout=10) as response:  # nosec - loopback only
-            return json.loads(response.read() or b"{}")
 
     # ---------------------------------------------------------------- control (in-process)
     def reset(self):
