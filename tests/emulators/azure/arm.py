@@ -198,6 +198,8 @@ class ResourceType:
     * ``secret_properties``: write-only properties kept out of every response and the state dump.
     * ``in_use``: ``(code, message)`` for deleting something still referenced elsewhere.
     * ``subresources``: path word after the resource -> handler ``f(arm, request, record)``.
+    * ``collections``: path word after the resource -> ``f(arm, request, record)`` returning the
+      records listed there (paged, then shown with ``Arm.view``).
     * ``top_level_keys``: top-level request keys stored besides location/tags/properties.
     """
 
@@ -609,17 +611,18 @@ class Arm:
         expand = request.query.get("$expand")
         if str(request.query.get("statusOnly", "")).lower() == "true":
             expand = "instanceView"
-        items = [self.view(r, expand) for r in records if not r.get("deleting")]
-        return self.paged(request, items)
+        return self.paged(request, [r for r in records if not r.get("deleting")], lambda r: self.view(r, expand))
 
-    def paged(self, request, items):
+    def paged(self, request, items, render=None):
+        """One page of ``items`` (``render`` turns each item of that page into its response body)."""
         size = max(1, int(self.store.settings["page_size"]))
         token = request.query.get("$skiptoken", "0")
         try:
             start = int(token)
         except ValueError as exc:
             raise bad_request("InvalidSkipToken", "The skip token '%s' is not valid." % token) from exc
-        body = {"value": items[start:start + size]}
+        page = items[start:start + size]
+        body = {"value": [render(item) for item in page] if render else page}
         if start + size < len(items):
             query = dict(request.query)
             query["$skiptoken"] = str(start + size)
@@ -714,7 +717,7 @@ class Arm:
         if child_type is not None and method == "GET":
             return self.list(request, child_type, path, parent=record)
         if tail in rtype.collections and method == "GET":
-            return self.paged(request, rtype.collections[tail](self, request, record))
+            return self.paged(request, rtype.collections[tail](self, request, record), self.view)
         if tail in rtype.subresources:
             return rtype.subresources[tail](self, request, record)
         raise self.unknown_type(path.namespace, "/".join(path.types + [path.tail]))

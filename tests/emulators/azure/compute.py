@@ -203,7 +203,7 @@ class ScaleSet(ResourceType):
     def __init__(self):
         super().__init__()
         self.collections["networkinterfaces"] = lambda arm, request, record: [
-            arm.view(r) for r in arm.store.subtree(record["id"]) if r["type_key"] == VMSS_NIC and not r.get("deleting")]
+            r for r in arm.store.subtree(record["id"]) if r["type_key"] == VMSS_NIC and not r.get("deleting")]
         self.subresources["instanceview"] = self._instance_view
 
     @staticmethod

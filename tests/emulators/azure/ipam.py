@@ -1,7 +1,7 @@
 """Address management: private addresses in subnets, public addresses from documentation ranges.
 
-Public addresses come from 203.0.113.0/24 and 198.51.100.0/24 (TEST-NET-3 and TEST-NET-2): they are
-returned as data only and never contacted.
+Public addresses come from 203.0.113.0/24, 198.51.100.0/24 and 192.0.2.0/24 (TEST-NET-3, -2 and -1,
+in that order, 762 addresses): they are returned as data only and never contacted.
 """
 
 import ipaddress
@@ -9,7 +9,7 @@ import random
 
 from .arm import bad_request
 
-PUBLIC_POOLS = ("203.0.113.0/24", "198.51.100.0/24")
+PUBLIC_POOLS = ("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24")
 
 
 def parse_prefix(text, what="address prefix"):

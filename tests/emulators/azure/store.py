@@ -3,6 +3,10 @@
 Records are keyed by the lower-cased resource id (ARM ids are case-insensitive); the record keeps
 the id with the casing it was created with. One re-entrant lock guards everything: the server holds
 it for the whole handling of an ARM request, so handlers see a consistent snapshot.
+
+The ids a record references (nested ``{"id": ...}`` under ``properties``) are indexed when the
+record is put, so that back-references cost the number of referrers, not the number of records.
+A record's properties are therefore never edited once it is stored: a change puts a new record.
 """
 
 import copy
@@ -30,6 +34,15 @@ def walk_ids(value, path=()):
             yield from walk_ids(item, path + (index,))
 
 
+def _id_prefixes(ident):
+    """``ident`` and every part of it that ends before a ``/`` (what a reference is found under)."""
+    yield ident
+    start = ident.find("/")
+    while start != -1:
+        yield ident[:start]
+        start = ident.find("/", start + 1)
+
+
 class Store:
     """Resource records, long-running operations and emulator settings."""
 
@@ -38,12 +51,37 @@ class Store:
         self.records = {}
         self.operations = {}
         self.settings = copy.deepcopy(DEFAULT_SETTINGS)
+        self._clear_index()
 
     def reset(self):
         with self.lock:
             self.records = {}
             self.operations = {}
             self.settings = copy.deepcopy(DEFAULT_SETTINGS)
+            self._clear_index()
+
+    # ---------------------------------------------------------------- reference index
+    def _clear_index(self):
+        self._position = {}   # key -> insertion number (the order of self.records)
+        self._next_position = 0
+        self._refs = {}       # key -> [(path, lower-cased id)] referenced by the record's properties
+        self._referrers = {}  # lower-cased id or id prefix -> keys of the records referencing it
+
+    def _index(self, key, record):
+        refs = [(path, ident.lower()) for path, ident in walk_ids(record.get("properties") or {}, ("properties",))]
+        self._refs[key] = refs
+        for _path, ident in refs:
+            for prefix in _id_prefixes(ident):
+                self._referrers.setdefault(prefix, set()).add(key)
+
+    def _unindex(self, key):
+        for _path, ident in self._refs.pop(key, ()):
+            for prefix in _id_prefixes(ident):
+                keys = self._referrers.get(prefix)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del self._referrers[prefix]
 
     # ---------------------------------------------------------------- records
     def get(self, rid, include_deleting=True):
@@ -53,7 +91,21 @@ class Store:
         return record
 
     def put(self, record):
-        self.records[record["id"].lower()] = record
+        key = record["id"].lower()
+        if key in self.records:
+            self._unindex(key)
+        else:
+            self._position[key] = self._next_position
+            self._next_position += 1
+        self.records[key] = record
+        self._index(key, record)
+
+    def _pop(self, key):
+        record = self.records.pop(key, None)
+        if record is not None:
+            self._unindex(key)
+            del self._position[key]
+        return record
 
     def subtree(self, rid):
         key = rid.lower().rstrip("/")
@@ -63,7 +115,7 @@ class Store:
     def remove_subtree(self, rid):
         removed = self.subtree(rid)
         for record in removed:
-            self.records.pop(record["id"].lower(), None)
+            self._pop(record["id"].lower())
         return removed
 
     def children(self, parent_id, type_key):
@@ -84,13 +136,12 @@ class Store:
         target = target_id.lower()
         exclude = (exclude_prefix or target_id).lower()
         found = []
-        for key, record in self.records.items():
+        for key in sorted(self._referrers.get(target, ()), key=self._position.__getitem__):
             if key == exclude or key.startswith(exclude + "/"):
                 continue
-            for path, ident in walk_ids(record.get("properties") or {}, ("properties",)):
-                ident = ident.lower()
+            for path, ident in self._refs[key]:
                 if ident == target or ident.startswith(target + "/"):
-                    found.append((record, path))
+                    found.append((self.records[key], path))
         return found
 
     # ---------------------------------------------------------------- settings
