@@ -223,15 +223,16 @@ from ansible_collections.hybrid.cluster.plugins.plugin_utils.clouds_inventory im
 )
 
 try:
+    # The client layers (and with them the SDKs) are imported only for the clouds that are listed.
     from ansible_collections.hybrid.cluster.plugins.plugin_utils.clouds_sources import (
         AWS_OPTIONS,
         AZURE_OPTIONS,
         SourceError,
+        aws_layer,
+        azure_layer,
         ec2_filters,
         fetch_all,
     )
-    from ansible_collections.hybrid.cluster.plugins.module_utils.aws import AWSError, resolve_connection
-    from ansible_collections.hybrid.cluster.plugins.module_utils.azure import ENV_FALLBACKS
     IMPORT_ERROR = None
 except ImportError as exc:  # the SDKs are checked by the client layers; this only guards odd installs
     IMPORT_ERROR = exc
@@ -239,6 +240,7 @@ except ImportError as exc:  # the SDKs are checked by the client layers; this on
 display = Display()
 
 CACHE_FORMAT = 1
+LAYERS_ERROR = "hybrid.cluster.clouds cannot load its client layers: %s"
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -266,9 +268,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         regions = [str(r) for r in self._option("regions") or []]
         if regions:
             return regions
+        aws = aws_layer()
         try:
-            return [resolve_connection(self._params(AWS_OPTIONS + ("region",))).region]
-        except AWSError as exc:
+            return [aws.resolve_connection(self._params(AWS_OPTIONS + ("region",))).region]
+        except aws.AWSError as exc:
             raise AnsibleParserError("hybrid.cluster.clouds: no AWS region to list (set regions, region or AWS_REGION): %s" % exc) from exc
 
     def _azure_subscriptions(self):
@@ -286,7 +289,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return result
         sub = self._option("subscription_id")
         if not sub:
-            sub = next((os.environ.get(n) for n in ENV_FALLBACKS["subscription_id"] if os.environ.get(n)), None)
+            sub = next((os.environ.get(n) for n in azure_layer().ENV_FALLBACKS["subscription_id"] if os.environ.get(n)), None)
         if not sub:
             raise AnsibleParserError("hybrid.cluster.clouds: no Azure subscription to list (set subscriptions, "
                                      "subscription_id or AZURE_SUBSCRIPTION_ID)")
@@ -335,14 +338,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except SourceError as exc:
             raise AnsibleError("hybrid.cluster.clouds: the inventory is incomplete, so none is returned. %s failed: %s"
                                % (", ".join(source for source, dummy in exc.failures), exc)) from exc
+        except ImportError as exc:
+            raise AnsibleParserError(LAYERS_ERROR % exc) from exc
 
     # ------------------------------------------------------------------ parse
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         if IMPORT_ERROR is not None:
-            raise AnsibleParserError("hybrid.cluster.clouds cannot load its client layers: %s" % IMPORT_ERROR)
+            raise AnsibleParserError(LAYERS_ERROR % IMPORT_ERROR)
         self._read_config_data(path)
-        plan = self._fetch_plan()
+        try:
+            plan = self._fetch_plan()
+        except ImportError as exc:
+            raise AnsibleParserError(LAYERS_ERROR % exc) from exc
         fingerprint = self._fingerprint(plan)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache")

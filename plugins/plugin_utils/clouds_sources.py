@@ -17,23 +17,15 @@ Every request goes through the collection's client layers (``module_utils/aws.py
 
 A source that still fails after the retries raises ``SourceError`` naming the region or the
 subscription; the caller then fails as a whole (no partial inventory).
+
+The client layers are imported when their cloud is listed (``aws_layer()``, ``azure_layer()``),
+not when this file is: listing one cloud never loads the other cloud's SDK.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 
-from ansible_collections.hybrid.cluster.plugins.module_utils.aws import (
-    AWSError,
-    filters_to_aws,
-    profile_region_lookup,
-    resolve_connection,
-)
-from ansible_collections.hybrid.cluster.plugins.module_utils.azure import (
-    AzureClientError,
-    AzureClients,
-    describe_azure_error,
-)
 from ansible_collections.hybrid.cluster.plugins.plugin_utils.clouds_inventory import (
     EC2_LIVE_STATES,
     azure_records,
@@ -56,6 +48,18 @@ class SourceError(Exception):
         super().__init__("; ".join("%s: %s" % (source, message) for source, message in self.failures))
 
 
+def aws_layer():
+    """The AWS client layer (``module_utils/aws.py``, which imports boto3)."""
+    from ansible_collections.hybrid.cluster.plugins.module_utils import aws
+    return aws
+
+
+def azure_layer():
+    """The Azure client layer (``module_utils/azure.py``, which imports the Azure SDK)."""
+    from ansible_collections.hybrid.cluster.plugins.module_utils import azure
+    return azure
+
+
 # ---------------------------------------------------------------------------------------------
 # AWS
 
@@ -71,12 +75,13 @@ def ec2_filters(filters=None, platform=None, platform_tag="hybrid-cluster", incl
         merged["tag:%s" % platform_tag] = platform
     if "instance-state-name" not in merged:
         merged["instance-state-name"] = list(EC2_LIVE_STATES) if include_stopped else ["running", "pending"]
-    return filters_to_aws(merged)
+    return aws_layer().filters_to_aws(merged)
 
 
 def fetch_ec2_region(params, region, filters, environ=None, on_request=None):
     """Records of the EC2 instances of one region (paginated DescribeInstances)."""
-    connection = resolve_connection(dict(params, region=region), environ, profile_region=profile_region_lookup)
+    aws = aws_layer()
+    connection = aws.resolve_connection(dict(params, region=region), environ, profile_region=aws.profile_region_lookup)
     ec2 = connection.client("ec2")
     records = []
     for page in ec2.paginate("describe_instances", Filters=filters, MaxResults=EC2_PAGE_SIZE):
@@ -153,7 +158,7 @@ def fetch_azure_listing(clients, resource_groups=None, tag_filters=None, workers
 
 def fetch_azure_subscription(params, subscription_id, resource_groups=None, tag_filters=None, environ=None, workers=4):
     """Records of the VMs and scale-set instances of one subscription."""
-    clients = AzureClients(dict(params, subscription_id=subscription_id), environ)
+    clients = azure_layer().AzureClients(dict(params, subscription_id=subscription_id), environ)
     try:
         return azure_records(fetch_azure_listing(clients, resource_groups, tag_filters, workers))
     finally:
@@ -164,10 +169,13 @@ def fetch_azure_subscription(params, subscription_id, resource_groups=None, tag_
 # Both clouds
 
 
-def _describe(exc):
-    if isinstance(exc, (AWSError, AzureClientError)):
-        return str(exc)
-    text = describe_azure_error(exc)
+def _describe(exc, cloud):
+    """The message for a failed source; only the failed source's own client layer is asked."""
+    if cloud == "aws":
+        text = str(exc)
+    else:
+        azure = azure_layer()
+        text = str(exc) if isinstance(exc, azure.AzureClientError) else azure.describe_azure_error(exc)
     return text if text else "%s: %s" % (type(exc).__name__, exc)
 
 
@@ -175,23 +183,30 @@ def fetch_all(aws_regions, aws_params, aws_filter_list, azure_subscriptions, azu
               workers=8, environ=None):
     """Records of every source, listed concurrently; raises ``SourceError`` if any source failed.
 
-    ``azure_subscriptions`` is a list of ``(subscription_id, resource_groups or None)``.
+    ``azure_subscriptions`` is a list of ``(subscription_id, resource_groups or None)``. A client
+    layer that cannot be imported raises ``ImportError``.
     """
+    # Each client layer is imported here, once, rather than by several listing threads at the same time.
+    if aws_regions:
+        aws_layer()
+    if azure_subscriptions:
+        azure_layer()
     tasks = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="clouds") as pool:
         for region in aws_regions:
-            tasks["AWS region %s" % region] = pool.submit(fetch_ec2_region, aws_params, region, aws_filter_list, environ)
+            tasks["AWS region %s" % region] = ("aws", pool.submit(fetch_ec2_region, aws_params, region, aws_filter_list, environ))
         for subscription_id, groups in azure_subscriptions:
             label = "Azure subscription %s" % subscription_id
             if groups:
                 label += " (resource groups %s)" % ", ".join(groups)
-            tasks[label] = pool.submit(fetch_azure_subscription, azure_params, subscription_id, groups, tag_filters, environ)
+            tasks[label] = ("azure", pool.submit(fetch_azure_subscription, azure_params, subscription_id, groups, tag_filters,
+                                                 environ))
         records, failures = [], []
-        for label, future in tasks.items():
+        for label, (cloud, future) in tasks.items():
             try:
                 records.extend(future.result())
             except Exception as exc:  # pylint: disable=broad-exception-caught
-                failures.append((label, _describe(exc)))
+                failures.append((label, _describe(exc, cloud)))
     if failures:
         raise SourceError(failures)
     return records

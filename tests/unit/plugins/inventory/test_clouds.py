@@ -214,3 +214,21 @@ def test_missing_region_and_subscription(tmp_path, listing, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     with pytest.raises(Exception, match="no AWS region"):
         plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
+
+
+def test_client_layer_that_cannot_be_imported_is_a_parser_error(tmp_path, listing, monkeypatch, plugin_module):
+    from ansible.inventory.data import InventoryData  # pylint: disable=import-outside-toplevel
+    plugin = inventory_loader.get("hybrid.cluster.clouds")
+    path = tmp_path / "x.clouds.yml"
+
+    def missing():
+        raise ImportError("No module named 'azure'")
+
+    monkeypatch.setattr(plugin_module, "azure_layer", missing)
+    path.write_text("plugin: hybrid.cluster.clouds\nclouds: [azure]\n")
+    with pytest.raises(Exception, match="cannot load its client layers: No module named 'azure'"):
+        plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
+    listing["error"] = ImportError("No module named 'boto3'")
+    path.write_text("plugin: hybrid.cluster.clouds\nclouds: [aws]\nregions: [us-west-2]\n")
+    with pytest.raises(Exception, match="cannot load its client layers: No module named 'boto3'"):
+        plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
