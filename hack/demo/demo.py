@@ -272,12 +272,26 @@ def wait_for_systemd(name):
     fail("container %s: systemd did not finish booting" % name)
 
 
+def bridge(cloud):
+    return "hd-%s" % cloud
+
+
+def bridge_rule(cloud):
+    # Docker drops traffic on an internal network's bridge whose other end is outside the network's
+    # range - exactly the routed traffic between the clouds. This lets it pass on the bridge only
+    # (in and out of the same bridge), so nothing gains a way off the machine.
+    return ["DOCKER-USER", "-i", bridge(cloud), "-o", bridge(cloud), "-m", "comment", "--comment", PREFIX, "-j", "ACCEPT"]
+
+
 def ensure_networks(plan):
     for cloud in ("aws", "azure"):
         name = "%s-%s" % (PREFIX, cloud)
         if docker("network", "inspect", name, check=False).returncode != 0:
-            docker("network", "create", "--internal", "--label", LABEL, "--subnet", plan[cloud]["network"], name)
+            docker("network", "create", "--internal", "--label", LABEL, "--subnet", plan[cloud]["network"],
+                   "-o", "com.docker.network.bridge.name=%s" % bridge(cloud), name)
             log("docker network %s %s (stands for the %s)" % (name, plan[cloud]["network"], "VPC" if cloud == "aws" else "VNet"))
+        if sh(["iptables", "-C", *bridge_rule(cloud)], check=False).returncode != 0:
+            sh(["iptables", "-I", *bridge_rule(cloud)])
 
 
 def ensure_gateway(plan):
@@ -477,6 +491,9 @@ def clean(_args):
         if ids:
             docker(*(["rm", "-f"] if kind == "container" else ["network", "rm"]), *ids, check=False)
             log("removed %d demo %s(s)" % (len(ids), kind))
+    for cloud in ("aws", "azure"):
+        while shutil.which("iptables") and sh(["iptables", "-C", *bridge_rule(cloud)], check=False).returncode == 0:
+            sh(["iptables", "-D", *bridge_rule(cloud)], check=False)
     stop_emulators()
     if OUT.exists():
         shutil.rmtree(OUT)
