@@ -248,7 +248,7 @@ def valid_specs(draw):
             "services": draw(st.integers(min_value=super_prefix + 2, max_value=24)),
             "node": node,
         },
-        "max_pods_per_node": draw(st.integers(min_value=1, max_value=2 ** (32 - node) - 2)),
+        "max_pods_per_node": draw(st.integers(min_value=1, max_value=min(2 ** (32 - node) - 2, 65534))),
         "aws": {"workers": draw(st.integers(0, 6)), "control_plane": draw(st.sampled_from([1, 3])),
                 "zones": draw(st.sampled_from([["a"], ["a", "b"], ["a", "b", "c"]]))},
         "azure": {"workers": draw(st.integers(0, 6)), "control_plane": draw(st.sampled_from([1, 3]))},
