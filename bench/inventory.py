@@ -3,7 +3,8 @@
 Starts moto (behind the fault proxy) and the Azure Resource Manager emulator on 127.0.0.1, seeds
 ``--hosts`` EC2 instances and ``--hosts`` Azure VMs (some in scale sets, some with public IPs, some
 stopped, some untagged), then, ``--runs`` times each, measures wall time, peak memory (max RSS of
-the child process) and the requests each emulator saw for:
+the measured command, see ``MEASURE_SCRIPT``) and the requests each emulator saw (with the time
+the emulators spent answering them) for:
 
 * ``ours``: ``ansible-inventory --list`` with hybrid.cluster.clouds (both clouds, concurrently);
 * ``floor``: the bare paginated SDK listing of the same data, sequential, in a fresh Python
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,15 +41,16 @@ from tests.integration.inventory.seed import seed_aws, seed_azure  # noqa: E402 
 FLOOR_SCRIPT = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, sys.argv[1])
-    from ansible_collections.hybrid.cluster.plugins.module_utils.aws import resolve_connection
-    from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClients
     clouds = sys.argv[2].split(",")
     count = 0
+    # Each client layer (and its SDK) is imported only when its cloud is listed, as the plugin does.
     if "aws" in clouds:
+        from ansible_collections.hybrid.cluster.plugins.module_utils.aws import resolve_connection
         ec2 = resolve_connection({}).client("ec2").raw
         for page in ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 1000}):
             count += sum(len(r["Instances"]) for r in page["Reservations"])
     if "azure" in clouds:
+        from ansible_collections.hybrid.cluster.plugins.module_utils.azure import AzureClients
         az = AzureClients()
         count += len(list(az.compute.virtual_machines.list_all(status_only="true")))
         list(az.network.network_interfaces.list_all())
@@ -57,6 +60,21 @@ FLOOR_SCRIPT = textwrap.dedent("""
             count += len(list(az.compute.virtual_machine_scale_set_vms.list(group, name, expand="instanceView")))
             list(az.network.network_interfaces.list_virtual_machine_scale_set_network_interfaces(group, name))
     print(count)
+""")
+
+
+# Runs one command and writes its wall time and peak RSS (JSON) to argv[1]. The command is started
+# from this small process, not from the bench: Linux keeps the resident size a process had just
+# before exec in its peak RSS (ru_maxrss), and a child of the bench starts out as a copy of the
+# bench, which holds the emulators' data, so every command's "peak" would be at least the bench's.
+MEASURE_SCRIPT = textwrap.dedent("""
+    import json, os, subprocess, sys, time
+    start = time.perf_counter()
+    proc = subprocess.Popen(sys.argv[2:])
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    with open(sys.argv[1], "w", encoding="utf-8") as out:
+        json.dump({"seconds": seconds, "rss_mib": usage.ru_maxrss / 1024.0, "returncode": os.waitstatus_to_exitcode(status)}, out)
 """)
 
 
@@ -71,25 +89,25 @@ def mix(hosts):
 
 
 def run_measured(cmd, env, timeout):
-    """(seconds, max RSS in MiB, returncode, stdout, stderr) of one child process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)  # pylint: disable=consider-using-with
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    """(seconds, peak RSS in MiB, returncode, stdout, stderr) of one command, measured by MEASURE_SCRIPT."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json") as report:
+        wrapper = [sys.executable, "-c", MEASURE_SCRIPT, report.name] + cmd
+        # pylint: disable-next=consider-using-with
+        proc = subprocess.Popen(wrapper, env=env, stdout=out, stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the wrapper's own process group: it and the command
+            proc.wait()
+            raise SystemExit("%s did not finish in %ss" % (cmd[0], timeout)) from None
         out.seek(0)
         err.seek(0)
-        return seconds, usage.ru_maxrss / 1024.0, proc.returncode, out.read().decode(), err.read().decode()
+        stdout, stderr = out.read().decode(), err.read().decode()
+        if proc.returncode != 0:
+            return 0.0, 0.0, proc.returncode, stdout, stderr
+        measured = json.loads(Path(report.name).read_text(encoding="utf-8"))
+        return measured["seconds"], measured["rss_mib"], measured["returncode"], stdout, stderr
 
 
 class Bench:
@@ -127,7 +145,7 @@ class Bench:
 
     def config(self, name, text):
         path = self.workdir / name
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         return str(path)
 
     def commands(self):
@@ -152,15 +170,18 @@ class Bench:
         seconds, rss, code, out, err = run_measured(cmd, self.env, self.args.timeout)
         if code != 0:
             raise SystemExit("%s failed (exit %s):\n%s" % (name, code, err[-3000:]))
-        aws_requests = len(self.moto.proxy.log()) - proxy_before
+        aws_log = self.moto.proxy.log()[proxy_before:]
         azure_log = self.azure.requests(since=azure_before)
         hosts = None
         if out.lstrip().startswith("{"):
             hosts = len(json.loads(out)["_meta"]["hostvars"])
         else:
             hosts = int(out.strip() or 0)
-        return {"seconds": seconds, "rss_mib": rss, "aws_requests": aws_requests, "azure_requests": len(azure_log),
-                "azure_arm_requests": sum(1 for e in azure_log if e["path"].startswith("/subscriptions/")), "hosts": hosts}
+        return {"seconds": seconds, "rss_mib": rss, "aws_requests": len(aws_log), "azure_requests": len(azure_log),
+                "azure_arm_requests": sum(1 for e in azure_log if e["path"].startswith("/subscriptions/")), "hosts": hosts,
+                # Time the emulators spent answering (moto through the proxy; the Azure emulator's handlers).
+                "aws_serving_s": sum(e["duration"] for e in aws_log),
+                "azure_serving_s": sum(e["duration_ms"] for e in azure_log) / 1000.0}
 
     def run(self):
         seeded = self.seed()
@@ -172,9 +193,11 @@ class Bench:
                     continue
                 sample = self.measure(name, cmd)
                 results.setdefault(name, []).append(sample)
-                print("run %d %-8s %7.2fs %7.1f MiB  hosts %5s  requests aws %4d azure %4d (ARM %d)" % (
-                    run + 1, name, sample["seconds"], sample["rss_mib"], sample["hosts"], sample["aws_requests"],
-                    sample["azure_requests"], sample["azure_arm_requests"]), flush=True)
+                print("run %d %-8s %7.2fs %7.1f MiB  hosts %5s  requests aws %4d azure %4d (ARM %d)  "
+                      "serving aws %5.2fs azure %5.2fs" % (
+                          run + 1, name, sample["seconds"], sample["rss_mib"], sample["hosts"], sample["aws_requests"],
+                          sample["azure_requests"], sample["azure_arm_requests"], sample["aws_serving_s"],
+                          sample["azure_serving_s"]), flush=True)
         return seeded, results
 
 
@@ -184,11 +207,12 @@ def summary(seeded, results, args):
 
     lines = ["", "hosts per cloud: %d (seeded: %d EC2, %d Azure), runs: %d, Azure page size: %d"
              % (args.hosts, seeded[0], seeded[1], args.runs, args.azure_page_size),
-             "%-9s %9s %10s %8s %8s %8s" % ("", "median s", "peak MiB", "AWS req", "ARM req", "hosts")]
+             "%-9s %9s %10s %8s %8s %8s %10s %10s" % ("", "median s", "peak MiB", "AWS req", "ARM req", "hosts", "moto s", "Azure s")]
     for name in results:
         row = (name, med(name, "seconds"), med(name, "rss_mib"), med(name, "aws_requests"), med(name, "azure_arm_requests"),
-               med(name, "hosts"))
-        lines.append("%-9s %9.2f %10.1f %8d %8d %8d" % row)
+               med(name, "hosts"), med(name, "aws_serving_s"), med(name, "azure_serving_s"))
+        lines.append("%-9s %9.2f %10.1f %8d %8d %8d %10.2f %10.2f" % row)
+    lines.append("(moto s, Azure s: time the emulators spent answering, included in the wall time)")
     lines.append("")
     lines.append("ours / floor (both clouds):      %.2fx" % (med("ours", "seconds") / med("floor", "seconds")))
     lines.append("ours_aws / floor_aws:            %.2fx" % (med("ours_aws", "seconds") / med("floor_aws", "seconds")))
@@ -221,7 +245,7 @@ def main(argv=None):
     text = summary(seeded, results, args)
     print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"hosts": args.hosts, "seeded": seeded, "results": results}, indent=2))
+        Path(args.json).write_text(json.dumps({"hosts": args.hosts, "seeded": seeded, "results": results}, indent=2), encoding="utf-8")
     return 0
 
 
