@@ -181,7 +181,9 @@ class Bench:
                 "azure_arm_requests": sum(1 for e in azure_log if e["path"].startswith("/subscriptions/")), "hosts": hosts,
                 # Time the emulators spent answering (moto through the proxy; the Azure emulator's handlers).
                 "aws_serving_s": sum(e["duration"] for e in aws_log),
-                "azure_serving_s": sum(e["duration_ms"] for e in azure_log) / 1000.0}
+                "azure_serving_s": sum(e["duration_ms"] for e in azure_log) / 1000.0,
+                # The machine's 1-minute load average when the command ended (other work on it shows here).
+                "load": os.getloadavg()[0]}
 
     def run(self):
         seeded = self.seed()
@@ -194,10 +196,10 @@ class Bench:
                 sample = self.measure(name, cmd)
                 results.setdefault(name, []).append(sample)
                 print("run %d %-8s %7.2fs %7.1f MiB  hosts %5s  requests aws %4d azure %4d (ARM %d)  "
-                      "serving aws %5.2fs azure %5.2fs" % (
+                      "serving aws %5.2fs azure %5.2fs  load %.1f" % (
                           run + 1, name, sample["seconds"], sample["rss_mib"], sample["hosts"], sample["aws_requests"],
                           sample["azure_requests"], sample["azure_arm_requests"], sample["aws_serving_s"],
-                          sample["azure_serving_s"]), flush=True)
+                          sample["azure_serving_s"], sample["load"]), flush=True)
         return seeded, results
 
 
@@ -213,6 +215,9 @@ def summary(seeded, results, args):
                med(name, "hosts"), med(name, "aws_serving_s"), med(name, "azure_serving_s"))
         lines.append("%-9s %9.2f %10.1f %8d %8d %8d %10.2f %10.2f" % row)
     lines.append("(moto s, Azure s: time the emulators spent answering, included in the wall time)")
+    loads = [sample["load"] for samples in results.values() for sample in samples]
+    lines.append("load average (1 min) at the end of the commands: %.1f to %.1f on %d CPUs"
+                 % (min(loads), max(loads), os.cpu_count() or 0))
     lines.append("")
     lines.append("ours / floor (both clouds):      %.2fx" % (med("ours", "seconds") / med("floor", "seconds")))
     lines.append("ours_aws / floor_aws:            %.2fx" % (med("ours_aws", "seconds") / med("floor_aws", "seconds")))
