@@ -10,7 +10,7 @@ POST     /_emulator/seed             body ``{"resources": [{"id": ..., "location
 GET      /_emulator/state            every resource as the API shows it (write-only secrets left out)
 GET      /_emulator/faults           the fault rules; POST adds one (body = rule), DELETE clears all
 DELETE   /_emulator/faults/{id}      remove one rule
-GET      /_emulator/settings         page size, poll Retry-After, delays; POST updates them
+GET      /_emulator/settings         page size, poll Retry-After, delays, usage limits; POST updates them
 POST     /_emulator/delays           body ``{"resource_type": "Microsoft.Network/virtualNetworkGateways",
                                      "seconds": 2, "operation": "put"}`` (operation optional: both)
 GET      /_emulator/requests         the request log; ``?since=<seq>`` for newer entries; DELETE clears it
@@ -19,6 +19,7 @@ GET      /_emulator/requests         the request log; ``?since=<seq>`` for newer
 
 import json
 
+from . import usages
 from .arm import ArmError, Change, Request, parse_provider_path
 
 
@@ -117,12 +118,14 @@ class Control:
 
     def configure(self, **settings):
         allowed = {"page_size", "poll_retry_after"}
-        unknown = set(settings) - allowed - {"delays"}
+        unknown = set(settings) - allowed - {"delays", usages.SETTING}
         if unknown:
             raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
         with self.state.store.lock:
             for key in allowed & set(settings):
                 self.state.store.settings[key] = int(settings[key])
+            if usages.SETTING in settings:
+                usages.configure(self.state.store, settings[usages.SETTING])
             for type_name, entry in (settings.get("delays") or {}).items():
                 for operation, seconds in entry.items():
                     self.state.store.set_delay(type_name, seconds, operation)

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 
-from . import compute, gateways, network
+from . import compute, gateways, network, usages
 from .arm import Arm
 from .certs import make_certificates
 from .control import Control
@@ -54,6 +54,7 @@ class AzureEmulator:
         network.register(self.arm)
         gateways.register(self.arm)
         compute.register(self.arm)
+        usages.register(self.arm)
         self.control = Control(self)
         self.app = EmulatorApp(self.store, self.arm, self.identity, self.faults, self.control)
         self.base_url = None
