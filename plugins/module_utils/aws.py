@@ -918,6 +918,43 @@ def _as_list(value):
 
 
 # ---------------------------------------------------------------------------------------------
+# Service Quotas
+
+
+def service_quota(client, service_code, quota_code, defaults=None):
+    """The value of one Service Quotas quota: ``{"value", "name", "source"}``.
+
+    ``client`` is a ``service-quotas`` ``AWSClient``. The applied value (``GetServiceQuota``) comes
+    first; a quota nobody changed has none (``NoSuchResourceException``), then AWS's default counts
+    (``source`` ``default``). ``defaults`` gives the defaults by quota code (as
+    ``default_service_quotas`` returns them), or is a function of the service code that returns
+    them (called only when needed) or None; without them ``GetAWSDefaultServiceQuota`` is asked.
+    Raises ``AWSError`` when neither answers.
+    """
+    try:
+        quota = client.get_service_quota(ServiceCode=service_code, QuotaCode=quota_code)["Quota"]
+        return {"value": quota.get("Value"), "name": quota.get("QuotaName"), "source": "applied"}
+    except AWSError as err:
+        if err.code != "NoSuchResourceException":
+            raise
+    if callable(defaults):
+        defaults = defaults(service_code)
+    if defaults is not None:
+        if quota_code not in defaults:
+            raise AWSError("service-quotas has no default for %s quota %s" % (service_code, quota_code),
+                           code="NoSuchResourceException", service="service-quotas")
+        quota = defaults[quota_code]
+    else:
+        quota = client.get_aws_default_service_quota(ServiceCode=service_code, QuotaCode=quota_code)["Quota"]
+    return {"value": quota.get("Value"), "name": quota.get("QuotaName"), "source": "default"}
+
+
+def default_service_quotas(client, service_code):
+    """AWS's default quotas of ``service_code`` (``ListAWSDefaultServiceQuotas``), by quota code."""
+    return {q["QuotaCode"]: q for q in client.collect("list_aws_default_service_quotas", "Quotas", ServiceCode=service_code)}
+
+
+# ---------------------------------------------------------------------------------------------
 # Tags and filters
 
 

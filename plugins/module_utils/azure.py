@@ -36,6 +36,7 @@ AZURE_IMPORT_ERROR = None
 try:
     from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
     from azure.core.pipeline.policies import RetryPolicy
+    from azure.core.rest import HttpRequest
     from azure.identity import ClientSecretCredential
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.network import NetworkManagementClient
@@ -481,6 +482,72 @@ def call(func, *args, **kwargs):
         if HAS_AZURE and isinstance(exc, AzureError):
             raise AzureClientError(describe_azure_error(exc)) from exc
         raise
+
+
+# ---------------------------------------------------------------- subscription and quotas
+
+SUBSCRIPTION_API_VERSION = '2022-12-01'
+
+
+def get_subscription(clients):
+    """The subscription ``clients`` work in: ``subscription_id``, ``display_name``, ``state``, ``tenant_id``.
+
+    One ``GET /subscriptions/{id}``, which also proves that the service principal can sign in and
+    read the subscription. Raises AzureClientError otherwise; its ``code`` attribute is the ARM
+    error code (``SubscriptionNotFound``, ``AuthorizationFailed``, ...) when there is one.
+    """
+    client = clients.resource
+    send = getattr(client, 'send_request', None) or getattr(client, '_send_request')
+    request = HttpRequest('GET', '/subscriptions/%s' % clients.subscription_id, params={'api-version': SUBSCRIPTION_API_VERSION})
+    response = call(send, request)
+    if response.status_code != 200:
+        text = response.text()
+        err = AzureClientError('Azure request failed (HTTP %s) %s' % (response.status_code, format_arm_error(text, response.status_code)))
+        try:
+            err.code = (json.loads(text).get('error') or {}).get('code')
+        except (ValueError, AttributeError):
+            err.code = None
+        raise err
+    body = response.json()
+    return {
+        'subscription_id': body.get('subscriptionId') or clients.subscription_id,
+        'display_name': body.get('displayName'),
+        'state': body.get('state'),
+        'tenant_id': body.get('tenantId'),
+    }
+
+
+def _usage(item):
+    name = getattr(item, 'name', None)
+    return {
+        'name': getattr(name, 'value', None),
+        'localized_name': getattr(name, 'localized_value', None),
+        'current': getattr(item, 'current_value', None),
+        'limit': getattr(item, 'limit', None),
+        'unit': getattr(item, 'unit', None),
+    }
+
+
+def location_usages(clients, provider, location):
+    """Quota usage of ``location`` from the usages list of ``provider`` (``Microsoft.Network`` or ``Microsoft.Compute``).
+
+    A list of dicts with ``name`` (``VirtualNetworks``, ``cores``, ...), ``localized_name``,
+    ``current``, ``limit`` and ``unit``.
+    """
+    if provider == 'Microsoft.Network':
+        operations = clients.network.usages
+    elif provider == 'Microsoft.Compute':
+        operations = clients.compute.usage
+    else:
+        raise ValueError('no usages list for provider %s' % provider)
+    return [_usage(u) for u in call(lambda: list(operations.list(location)))]
+
+
+def owned_resources(clients, name):
+    """Top-level resources carrying the ownership tag of ``name``: dicts with ``name``, ``type``, ``location``."""
+    flt = "tagName eq '%s' and tagValue eq '%s'" % (OWNERSHIP_TAG, name.replace("'", "''"))
+    return [{'name': r.name, 'type': r.type, 'location': r.location}
+            for r in call(lambda: list(clients.resource.resources.list(filter=flt)))]
 
 
 # ---------------------------------------------------------------- tags
