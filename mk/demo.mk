@@ -6,12 +6,16 @@
 
 TEST_STEPS += demo-ci
 
-.PHONY: demo demo-ci demo-clean
+.PHONY: demo demo-ci demo-clean system-packages
 
-demo: $(VENV)/$(MAIN_CORE)/.done $(TARBALL) collections node-image
+# On a fresh Debian machine (as root) the demo installs what it needs first.
+system-packages:
+	hack/system-packages.sh
+
+demo: system-packages $(VENV)/$(MAIN_CORE)/.done $(TARBALL) collections node-image
 	$(VENV)/$(MAIN_CORE)/bin/python hack/demo/demo.py run --venv $(VENV)/$(MAIN_CORE)
 
-demo-ci: $(VENV)/$(MAIN_CORE)/.done $(TARBALL) collections node-image
+demo-ci: system-packages $(VENV)/$(MAIN_CORE)/.done $(TARBALL) collections node-image
 	$(VENV)/$(MAIN_CORE)/bin/python hack/demo/demo.py clean
 	$(VENV)/$(MAIN_CORE)/bin/python hack/demo/demo.py run --ci --venv $(VENV)/$(MAIN_CORE)
 

@@ -408,24 +408,28 @@ def deregister(env, hosts):
 
 
 def leftovers(env, name):
-    """Everything still tagged with the platform's name, in both emulated clouds."""
+    """Everything still tagged with the platform's name, in both emulated clouds (each resource type
+    is described with a tag filter; deleted VPN objects stay visible as "deleted", as in AWS)."""
     ec2 = aws_client(env)
+    owned = [{"Name": "tag:hybrid-cluster", "Values": [name]}]
     found = []
-    for item in ec2.describe_tags(Filters=[{"Name": "key", "Values": ["hybrid-cluster"]}, {"Name": "value", "Values": [name]}])["Tags"]:
-        if item["ResourceType"] == "instance":
-            state = ec2.describe_instances(InstanceIds=[item["ResourceId"]])["Reservations"][0]["Instances"][0]["State"]["Name"]
-            if state == "terminated":
-                continue
-        if item["ResourceType"] in ("customer-gateway", "vpn-connection", "vpn-gateway"):
-            # Deleted VPN objects stay visible in the "deleted" state for a while, as in AWS.
-            continue
-        found.append("aws %s %s" % (item["ResourceType"], item["ResourceId"]))
-    for kind, key, described in (("vpn-connection", "VpnConnections", ec2.describe_vpn_connections),
-                                 ("customer-gateway", "CustomerGateways", ec2.describe_customer_gateways),
-                                 ("vpn-gateway", "VpnGateways", ec2.describe_vpn_gateways)):
-        for item in described(Filters=[{"Name": "tag:hybrid-cluster", "Values": [name]}])[key]:
+    for kind, call, key, ident in (
+            ("vpc", ec2.describe_vpcs, "Vpcs", "VpcId"),
+            ("subnet", ec2.describe_subnets, "Subnets", "SubnetId"),
+            ("route-table", ec2.describe_route_tables, "RouteTables", "RouteTableId"),
+            ("security-group", ec2.describe_security_groups, "SecurityGroups", "GroupId"),
+            ("internet-gateway", ec2.describe_internet_gateways, "InternetGateways", "InternetGatewayId"),
+            ("vpn-connection", ec2.describe_vpn_connections, "VpnConnections", "VpnConnectionId"),
+            ("customer-gateway", ec2.describe_customer_gateways, "CustomerGateways", "CustomerGatewayId"),
+            ("vpn-gateway", ec2.describe_vpn_gateways, "VpnGateways", "VpnGatewayId"),
+            ("transit-gateway", ec2.describe_transit_gateways, "TransitGateways", "TransitGatewayId")):
+        for item in call(Filters=owned)[key]:
             if item.get("State") not in ("deleted", "deleting"):
-                found.append("aws %s %s" % (kind, item.get("VpnConnectionId") or item.get("CustomerGatewayId") or item.get("VpnGatewayId")))
+                found.append("aws %s %s" % (kind, item[ident]))
+    for reservation in ec2.describe_instances(Filters=owned)["Reservations"]:
+        for item in reservation["Instances"]:
+            if item["State"]["Name"] not in ("terminated", "shutting-down"):
+                found.append("aws instance %s" % item["InstanceId"])
     for resource in control("azure", env, "GET", "/state")["resources"]:
         if (resource.get("tags") or {}).get("hybrid-cluster") == name:
             found.append("azure %s" % resource["id"])
@@ -476,6 +480,10 @@ def run(args):
         fail("the second site run changed something: %s (see %s)" % (changed, LOGS / "3-site-again.log"))
     log("second site run: every phase unchanged")
     deregister(env, hosts)
+    before = leftovers(env, name)
+    if not any(item.startswith("aws vpc") for item in before) or not any("virtualNetworks" in item for item in before):
+        fail("before teardown the platform should exist in both clouds, found: %s" % before)
+    log("before teardown: %d resources tagged hybrid-cluster=%s in both clouds" % (len(before), name))
     playbook(bindir, env, "teardown", "-i", str(INVENTORY), "-e", "hybrid_teardown_confirm=%s" % name, label="4-teardown")
     left = leftovers(env, name)
     if left:
