@@ -95,7 +95,7 @@ def emulator_env():
     if ENV_FILE.exists():
         for line in ENV_FILE.read_text(encoding="utf-8").splitlines():
             if line.startswith("export "):
-                name, _, value = line[len("export "):].partition("=")
+                name, value = (line[len("export "):].split("=", 1) + [""])[:2]
                 env[name] = shlex.split(value)[0] if value else ""
     return env
 
@@ -264,7 +264,7 @@ def container_exists(name):
 
 
 def wait_for_systemd(name):
-    for _ in range(60):
+    for _attempt in range(60):
         state = docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
         if state in ("running", "degraded"):
             return
@@ -400,7 +400,7 @@ def deregister(env, hosts):
             for path in ("%s/providers/Microsoft.Compute/virtualMachines/%s" % (rg, host["name"]),
                          "%s/providers/Microsoft.Network/networkInterfaces/%s-nic" % (rg, host["name"])):
                 azure_call(env, "DELETE", path)
-                for _ in range(60):
+                for _attempt in range(60):
                     if azure_call(env, "GET", path).status_code == 404:
                         break
                     time.sleep(1)

@@ -89,3 +89,17 @@ def test_network_check_mode_on_a_new_platform_changes_nothing(run_playbook, clou
     assert '"name": "shop-vpc"' in out or "shop-vpc" in out      # the diff shows what would be made
     assert calls_since(clouds, mark, mutating_only=True) == ([], [])
     assert not (tmp_path / "work" / "state" / "network.json").exists()
+
+
+def test_preflight_reads_both_clouds_and_changes_nothing(run_playbook, clouds, tmp_path):
+    mark = marks(clouds)
+    proc, out = run_phase(run_playbook, clouds, tmp_path, "preflight", dict(BASE, hybrid_admin_cidrs=["0.0.0.0/0"]))
+    assert proc.returncode == 0, out
+    assert "changed=0" in out and "failed=0" in out
+    # The credentials were read from both clouds (one cheap call each, plus the quotas).
+    assert "arn:aws:" in out and "westeurope" in out
+    # What the seed article got wrong is pointed out when the definition repeats it.
+    assert "hybrid_admin_cidrs opens SSH and the Kubernetes API to the whole internet" in out
+    aws, azure = calls_since(clouds, mark)
+    assert aws and azure
+    assert calls_since(clouds, mark, mutating_only=True) == ([], [])
