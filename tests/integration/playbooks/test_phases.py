@@ -100,6 +100,7 @@ def test_preflight_reads_both_clouds_and_changes_nothing(run_playbook, clouds, t
     assert "arn:aws:" in out and "westeurope" in out
     # What the seed article got wrong is pointed out when the definition repeats it.
     assert "hybrid_admin_cidrs opens SSH and the Kubernetes API to the whole internet" in out
+    assert "hybrid_topology is stretched" not in out and "encrypted twice" not in out
     aws, azure = calls_since(clouds, mark)
     assert aws and azure
     assert calls_since(clouds, mark, mutating_only=True) == ([], [])
