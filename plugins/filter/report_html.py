@@ -478,15 +478,38 @@ def href(path, base):
     return quote(path, safe="/._-~")
 
 
+# A "key: value" line (YAML, also in a list item or quoted) whose key names a secret. Rendered
+# Kubespray variables can hold registry passwords (containerd_registry_auth); the page never shows
+# such a value.
+_SECRET_LINE = re.compile(r"""^(\s*(?:-\s+)?["']?)([\w.-]*(?:password|passwd|secret|token|private_?key|pre_?shared_?keys?|psk|authorization))"""
+                          r"""(["']?\s*[:=]\s*)(\S.*)$""", re.IGNORECASE)
+# The same inside a flow mapping ({registry: r, password: p}): the value up to the next , or }.
+_SECRET_FLOW = re.compile(r"""([\w.-]*(?:password|passwd|secret|token|private_?key|pre_?shared_?keys?|psk|authorization)["']?\s*:\s*)"""
+                          r"""([^,}\n]+)""", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def _redact_line(line):
+    line = _SECRET_LINE.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + REDACTED, line)
+    if "{" in line:
+        line = _SECRET_FLOW.sub(lambda m: m.group(1) + (REDACTED if m.group(2).strip() != REDACTED else m.group(2)), line)
+    return line
+
+
+def redact_secrets(content):
+    """``content`` with the value of every key that names a secret replaced by <redacted>."""
+    return "\n".join(_redact_line(line) for line in content.split("\n"))
+
+
 def _content(artifact, index):
     if artifact.get("content") is not None:
-        return text(artifact["content"])
+        return redact_secrets(text(artifact["content"]))
     if artifact.get("content_base64") is not None:
         try:
             raw = base64.b64decode(text(artifact["content_base64"]), validate=True)
         except (binascii.Error, ValueError):
             fail(NAME, "artifacts[%d].content_base64: not base64" % index)
-        return raw.decode("utf-8", errors="replace")
+        return redact_secrets(raw.decode("utf-8", errors="replace"))
     return None
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.hybrid.cluster.plugins.filter.report_html import FilterModule, duration, href, report_html, security_tables
+from ansible_collections.hybrid.cluster.plugins.filter.report_html import FilterModule, duration, href, redact_secrets, report_html, security_tables
 from ansible_collections.hybrid.cluster.plugins.filter.topology_svg import topology_svg
 from ansible_collections.hybrid.cluster.plugins.module_utils import ports
 from ansible_collections.hybrid.cluster.plugins.module_utils.plan import build_plan
@@ -303,3 +303,29 @@ def test_hostile_title_and_names():
 def test_bad_input_fails_clearly(kwargs, message):
     with pytest.raises(AnsibleFilterError, match="^report_html: .*" + message):
         report_html(shop_plan(), **kwargs)
+
+
+KUBESPRAY_VARS_WITH_AUTH = """containerd_registry_auth:
+  - registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com
+    username: AWS
+    password: hunter2-block
+  - {registry: demoregistry.azurecr.io, username: pull, password: hunter2-flow}
+"api_token": 'hunter2-quoted'
+tolerations:
+  - key: node-role.kubernetes.io/control-plane
+"""
+
+
+def test_secrets_in_artifacts_are_never_shown():
+    redacted = redact_secrets(KUBESPRAY_VARS_WITH_AUTH)
+    assert "hunter2" not in redacted
+    assert redacted.count("<redacted>") == 3
+    # What is not a secret stays as it was.
+    assert "username: AWS" in redacted and "username: pull" in redacted
+    assert "key: node-role.kubernetes.io/control-plane" in redacted
+    page = report_html(build_plan({"name": "shop"}), artifacts=[
+        {"title": "all.yml", "path": "/w/all.yml", "content": KUBESPRAY_VARS_WITH_AUTH},
+        {"title": "b64.yml", "path": "/w/b64.yml",
+         "content_base64": base64.b64encode(KUBESPRAY_VARS_WITH_AUTH.encode()).decode()}])
+    assert "hunter2" not in page
+    assert page.count("&lt;redacted&gt;") == 6
