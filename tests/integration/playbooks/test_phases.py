@@ -104,3 +104,10 @@ def test_preflight_reads_both_clouds_and_changes_nothing(run_playbook, clouds, t
     aws, azure = calls_since(clouds, mark)
     assert aws and azure
     assert calls_since(clouds, mark, mutating_only=True) == ([], [])
+
+
+def test_keys_in_the_definition_never_reach_the_output(run_playbook, clouds, tmp_path):
+    key = "Kx9vQ2mTzR7wLp4sN8bYc3dF6hJ1"
+    proc, out = run_phase(run_playbook, clouds, tmp_path, "preflight", dict(BASE, hybrid_vpn={"pre_shared_keys": [key]}), "-vvv")
+    assert proc.returncode == 0, out[-3000:]
+    assert key not in out
