@@ -24,6 +24,7 @@ networks are internal (no route out).
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import ipaddress
 import json
@@ -39,6 +40,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # the emulators' control client (tests/emulators)
 OUT = ROOT / "demo-out"
 WORK = OUT / "work"
 EMULATORS = OUT / "emulators"
@@ -83,6 +85,7 @@ def docker(*args, check=True):
     return sh([DOCKER, *args], check=check)
 
 
+@functools.lru_cache(maxsize=None)
 def definition():
     import yaml  # pylint: disable=import-outside-toplevel
     with open(DEFINITION, encoding="utf-8") as handle:
@@ -136,27 +139,26 @@ def start_emulators(python):
     if not env.get("HYBRID_AZURE_EMULATOR_URL"):
         fail("the Azure emulator did not start: see %s" % (EMULATORS / "emulators.log"))
     # Fast polling and short, visible provisioning times instead of Azure's 20-45 minutes.
-    control("azure", env, "POST", "/settings", {"poll_retry_after": 1})
-    control("azure", env, "POST", "/delays", {"resource_type": "Microsoft.Network/virtualNetworkGateways", "seconds": 6})
-    control("aws", env, "POST", "/moto-api/hybrid/vpn", {"provisioning_delay": 3})
+    azure = azure_control(env)
+    azure.configure(poll_retry_after=1)
+    azure.set_delay("Microsoft.Network/virtualNetworkGateways", 6)
+    moto_vpn_settings(env, provisioning_delay=3)
     log("emulated clouds started: AWS %s, Azure %s" % (env["AWS_ENDPOINT_URL"], env["HYBRID_AZURE_EMULATOR_URL"]))
     return env
 
 
-def control(cloud, env, method, path, payload=None):
-    """A call to an emulator's control interface (127.0.0.1 only)."""
-    if cloud == "aws":
-        url = env["HYBRID_MOTO_URL"] + path
-        context = None
-    else:
-        import ssl  # pylint: disable=import-outside-toplevel
-        url = env["HYBRID_AZURE_EMULATOR_URL"].rstrip("/") + "/_emulator" + path
-        context = ssl.create_default_context(cafile=env["AZURE_CA_BUNDLE"])
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310 (loopback)
-        body = response.read()
-    return json.loads(body) if body else None
+def azure_control(env):
+    """The Azure emulator's control interface (the tests' own client, over HTTPS on 127.0.0.1)."""
+    from tests.emulators.azure.emulator import EmulatorClient  # pylint: disable=import-outside-toplevel
+    return EmulatorClient(env["HYBRID_AZURE_EMULATOR_URL"], env["AZURE_CA_BUNDLE"])
+
+
+def moto_vpn_settings(env, **settings):
+    """Settings of the moto VPN extension (POST /moto-api/hybrid/vpn on moto itself, 127.0.0.1)."""
+    request = urllib.request.Request(env["HYBRID_MOTO_URL"] + "/moto-api/hybrid/vpn", data=json.dumps(settings).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        response.read()
 
 
 def stop_emulators():
@@ -430,7 +432,7 @@ def leftovers(env, name):
         for item in reservation["Instances"]:
             if item["State"]["Name"] not in ("terminated", "shutting-down"):
                 found.append("aws instance %s" % item["InstanceId"])
-    for resource in control("azure", env, "GET", "/state")["resources"]:
+    for resource in azure_control(env).dump()["resources"]:
         if (resource.get("tags") or {}).get("hybrid-cluster") == name:
             found.append("azure %s" % resource["id"])
     return found
